@@ -1,0 +1,100 @@
+/* flow_table.h - bounded table of connections keyed by the canonical TCP 4-tuple.
+ *
+ * Pipeline place: decode -> [flow table] -> tcp tracker.
+ * The key puts the lower endpoint first, so both directions of a connection land in
+ * one entry; a direction bit says which way a packet went.  Lookups use a keyed hash
+ * (XXH3 with a random secret per table) so crafted tuples cannot pile into one chain.
+ * Entries are fixed-size slots 0..max-1 allocated once; the tracker keeps its
+ * per-connection record in a parallel array indexed by the same slot number.
+ *
+ * Timers run on packet timestamps only: offline results never depend on the clock.
+ * Each entry is in one timeout class (half-open, active, closing); each class is an
+ * LRU list, so expiry is a walk from the oldest end and eviction takes the oldest
+ * half-open entry first, then the least recently active entry overall.
+ */
+#ifndef SYNACK_FLOW_TABLE_H
+#define SYNACK_FLOW_TABLE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "synack/decode.h"
+
+#define FLOW_NONE UINT32_MAX
+
+struct flow_key {
+    uint8_t addr[2][16]; /* [0] is the lower endpoint (address, then port) */
+    uint16_t port[2];
+    uint8_t family;      /* 4 or 6 */
+    uint8_t pad[3];      /* always zero: the key is hashed as bytes */
+};
+
+enum flow_class {
+    FLOW_HALF_OPEN = 0, /* a SYN and nothing after it */
+    FLOW_ACTIVE,        /* anything else not closing */
+    FLOW_CLOSING,       /* TIME_WAIT or both sides closed: kept 2*MSL */
+    FLOW_CLASS_COUNT
+};
+
+enum flow_end_reason {
+    FLOW_END_EXPIRED, /* idle longer than its class timeout (TIME_WAIT: 2*MSL over) */
+    FLOW_END_EVICTED, /* the table was full and a new connection needed its slot */
+};
+
+struct flow_table_opts {
+    uint32_t max_conns;                        /* hard cap on live entries (>= 1) */
+    int64_t timeout_ns[FLOW_CLASS_COUNT];      /* idle timeout per class */
+};
+
+struct flow_table;
+
+/* Called for every entry the table removes on its own (expiry, eviction), before the
+ * slot is reused.  The tracker finalises the connection in that slot. */
+typedef void (*flow_end_fn)(void *ctx, uint32_t slot, enum flow_end_reason why);
+
+/* Create a table.  Returns NULL when memory is short.  Memory is reserved once;
+ * pages are touched only as slots are used. */
+struct flow_table *flow_table_new(const struct flow_table_opts *o, flow_end_fn on_end,
+                                  void *ctx);
+void flow_table_free(struct flow_table *t);
+
+/* Canonical key of a decoded IP packet with ports (TCP).  *reversed is set when the
+ * packet goes from endpoint [1] to endpoint [0]. */
+void flow_key_from_packet(struct flow_key *k, bool *reversed, const struct packet *p);
+
+/* Slot of the entry with this key, or FLOW_NONE. */
+uint32_t flow_table_find(struct flow_table *t, const struct flow_key *k);
+
+/* Insert a new entry (the key must not be present) in class cls at time now.  When
+ * the table is full, one entry is evicted first (on_end is called for it).  Returns
+ * the slot. */
+uint32_t flow_table_insert(struct flow_table *t, const struct flow_key *k, int64_t now,
+                           enum flow_class cls);
+
+/* Mark activity on a slot at time now and (re)file it under class cls. */
+void flow_table_touch(struct flow_table *t, uint32_t slot, int64_t now, enum flow_class cls);
+
+/* Remove a slot (the tracker finalised it itself).  on_end is not called. */
+void flow_table_remove(struct flow_table *t, uint32_t slot);
+
+/* Expire every entry idle past its class timeout at time now (on_end for each). */
+void flow_table_expire(struct flow_table *t, int64_t now);
+
+/* Key stored in a slot. */
+const struct flow_key *flow_table_key(const struct flow_table *t, uint32_t slot);
+
+/* Entries live now, and the cap. */
+uint32_t flow_table_count(const struct flow_table *t);
+uint32_t flow_table_capacity(const struct flow_table *t);
+
+/* Counters since creation. */
+struct flow_table_stats {
+    uint64_t inserted;
+    uint64_t evicted_half_open;
+    uint64_t evicted_active; /* LRU eviction of a non-half-open entry */
+    uint64_t expired[FLOW_CLASS_COUNT];
+    uint32_t peak;           /* most entries live at once */
+};
+void flow_table_stats(const struct flow_table *t, struct flow_table_stats *st);
+
+#endif

@@ -1,0 +1,79 @@
+/* source.h - where packets come from: a capture file (pcap/pcapng) or a live interface.
+ *
+ * Pipeline place: [source] -> decode -> flow table -> tcp tracker -> sinks.
+ * One interface over libpcap for files and live capture. Owns the BPF filter,
+ * the -w dump file, capture counters and the break-loop flag. Timestamps are
+ * always delivered in nanoseconds (files with microsecond stamps are scaled).
+ */
+#ifndef SYNACK_SOURCE_H
+#define SYNACK_SOURCE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SOURCE_ERRLEN 512
+
+struct source;
+
+struct source_opts {
+    const char *file;    /* -r: path, or "-" for standard input; NULL for live */
+    const char *iface;   /* -i: interface for live capture */
+    int snaplen;         /* -s: 0 means the default (262144) */
+    int buffer_kib;      /* -B: kernel buffer in KiB, 0 = libpcap default */
+    bool promisc;        /* --promisc */
+    bool immediate;      /* deliver packets as they arrive (live) */
+};
+
+/* One captured frame.  data is valid until the next source_next() call. */
+struct source_pkt {
+    const uint8_t *data;
+    uint32_t caplen, len;
+    int64_t ts_ns;
+};
+
+/* Counters for the end-of-run report (live capture: from pcap_stats). */
+struct source_stats {
+    bool live;
+    bool have_kernel_stats;
+    uint64_t received; /* ps_recv: packets the filter accepted */
+    uint64_t dropped;  /* ps_drop: dropped by the kernel for lack of buffer space */
+    uint64_t ifdropped; /* ps_ifdrop: dropped by the interface or driver */
+};
+
+/* Open a file (opts->file) or a live interface (opts->iface).  On failure returns NULL
+ * and writes a one-line reason naming the file or interface into err. *warning is set
+ * to a libpcap activation warning (or "" if none) for live captures. */
+struct source *source_open(const struct source_opts *opts, char *err, size_t errlen);
+
+/* Compile and install a BPF filter expression.  Returns 0, or -1 with a reason in err. */
+int source_set_filter(struct source *s, const char *expr, char *err, size_t errlen);
+
+/* Start writing every delivered packet to path (-w).  flush_each: flush after each
+ * packet (-U).  Returns 0, or -1 with a reason in err. */
+int source_dump_open(struct source *s, const char *path, bool flush_each, char *err,
+                     size_t errlen);
+
+/* libpcap's DLT for the source (pcap_datalink). */
+int source_datalink(const struct source *s);
+
+/* Next packet.  Returns 1 with *pkt filled, 0 at the end of a file, -2 when
+ * source_break() was called, -1 on a read error (reason in err). */
+int source_next(struct source *s, struct source_pkt *pkt, char *err, size_t errlen);
+
+/* Async-signal-safe: make the current or next source_next() return -2. */
+void source_break(struct source *s);
+
+/* Selectable descriptor for live capture (-1 for files). */
+int source_fd(const struct source *s);
+
+/* Capture counters. */
+void source_stats(struct source *s, struct source_stats *st);
+
+/* Close everything; flushes and closes the dump file. */
+void source_close(struct source *s);
+
+/* Write the list of capture interfaces to stdout, tcpdump -D style.  Returns 0 or -1. */
+int source_list_interfaces(char *err, size_t errlen);
+
+#endif

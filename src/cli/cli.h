@@ -1,0 +1,20 @@
+/* cli.h - the synack command line: shared exit codes and subcommand entry points.
+ *
+ * Pipeline place: src/cli turns options into a pipeline (source -> ... -> sinks).
+ */
+#ifndef SYNACK_CLI_H
+#define SYNACK_CLI_H
+
+/* Exit codes, for every subcommand (README "Exit codes"). */
+#define EXIT_OK 0
+#define EXIT_CHECK_FAILED 1 /* a verification check or a lab scenario failed */
+#define EXIT_USAGE 2        /* usage or input error, with a one-line reason on stderr */
+#define EXIT_INCONCLUSIVE 3 /* verification inconclusive, nothing failed */
+
+/* synack [options] [FILTER...]: read a file or capture live. */
+int cmd_capture(int argc, char **argv);
+
+/* Print "synack: <message>" on stderr (one line). */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

@@ -1,0 +1,373 @@
+/* cmd_capture.c - `synack [options] [FILTER...]`: read a capture file or a live
+ * interface and print packets, state changes, connections and totals.
+ *
+ * Pipeline place: options -> source -> decode -> tracker -> sinks.  Options follow
+ * tcpdump's habits (-i -r -w -c -s -B -n -S -Z -t... -e -v -A -X -U, trailing filter).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <grp.h>
+#include <pcap/pcap.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "synack/pipeline.h"
+#include "timefmt.h"
+
+struct capture_opts {
+    struct source_opts src;
+    const char *write_file;
+    bool write_flush;
+    uint64_t count;
+    const char *drop_user;
+    enum { OUT_TEXT, OUT_JSON } format;
+    unsigned mode;      /* SINK_* bits; 0 = the format's default */
+    struct sink_opts sink;
+    int t_count;
+    struct tcp_tracker_opts trk;
+    char *filter;
+};
+
+static struct source *g_src; /* for the signal handler only */
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    if (g_src)
+        source_break(g_src); /* only pcap_breakloop: nothing else is safe here */
+}
+
+/* Install handlers without SA_RESTART: a restarted read would block until the next
+ * packet (pcap_breakloop(3PCAP)). */
+static void set_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN); /* a closed pipe is a write error we count, not a death */
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: synack [-r FILE | -i IFACE] [options] [FILTER...]\n"
+            "       synack -D\n"
+            "\n"
+            "Read a capture (-r FILE, - for stdin) or capture live (-i IFACE) and show each\n"
+            "TCP packet, the state of both endpoints of every connection, and a verdict per\n"
+            "connection.  FILTER is a BPF expression, as in tcpdump.\n"
+            "\n"
+            "Source:\n"
+            "  -r FILE        read a pcap or pcapng file (- reads standard input)\n"
+            "  -i IFACE       capture live on IFACE (default: lo when the filter names\n"
+            "                 127.0.0.0/8 or ::1)\n"
+            "  -D             list capture interfaces\n"
+            "  -c COUNT       stop after COUNT packets\n"
+            "  -s SNAPLEN     bytes to capture per packet (default 262144)\n"
+            "  -B KIB         kernel capture buffer size in KiB\n"
+            "  -p             no promiscuous mode (the default)\n"
+            "  --promisc      promiscuous mode\n"
+            "  -w FILE        also write the packets read to FILE (pcap)\n"
+            "  -U             flush FILE after every packet\n"
+            "  -Z USER        drop privileges to USER once the capture is open\n"
+            "Output:\n"
+            "  -o FORMAT      text (default) or json (NDJSON)\n"
+            "  --events       only the state-transition log\n"
+            "  --summary      only the connection table (json: only conn objects)\n"
+            "  -q             only the totals\n"
+            "  -t -tt -ttt -tttt -ttttt   timestamps as in tcpdump (none, epoch, delta,\n"
+            "                 date, since first)\n"
+            "  --nano         nanosecond timestamps in text\n"
+            "  -n             numeric addresses and ports (always; accepted for tcpdump habit)\n"
+            "  -S             absolute sequence numbers\n"
+            "  -e             print the link-level header\n"
+            "  -v             IP fields, checksum state and frame length\n"
+            "  -A             TCP payload as text\n"
+            "  -X             TCP payload as hex and text\n"
+            "Tracking:\n"
+            "  --max-conns N  connections tracked at once (default 524288); the oldest\n"
+            "                 half-open, then least recently active, are evicted\n"
+            "  --idle-timeout S   seconds before an idle connection ends (default 300)\n"
+            "  --msl S        maximum segment lifetime; TIME_WAIT lasts 2*MSL (default 30)\n"
+            "\n"
+            "Exit status: 0 success, 2 usage or input error.\n");
+}
+
+static int parse_u64(const char *s, uint64_t max, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s || *end || s[0] == '-' || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+enum {
+    OPT_EVENTS = 1000,
+    OPT_SUMMARY,
+    OPT_MAX_CONNS,
+    OPT_IDLE,
+    OPT_MSL,
+    OPT_PROMISC,
+    OPT_NANO,
+    OPT_VERSION,
+};
+
+static const struct option long_opts[] = {
+    {"events", no_argument, NULL, OPT_EVENTS},
+    {"summary", no_argument, NULL, OPT_SUMMARY},
+    {"max-conns", required_argument, NULL, OPT_MAX_CONNS},
+    {"idle-timeout", required_argument, NULL, OPT_IDLE},
+    {"msl", required_argument, NULL, OPT_MSL},
+    {"promisc", no_argument, NULL, OPT_PROMISC},
+    {"nano", no_argument, NULL, OPT_NANO},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, OPT_VERSION},
+    {NULL, 0, NULL, 0},
+};
+
+/* The trailing words, joined with spaces, as tcpdump does. */
+static char *join_filter(int argc, char **argv)
+{
+    size_t n = 0;
+    for (int i = 0; i < argc; i++)
+        n += strlen(argv[i]) + 1;
+    if (n == 0)
+        return NULL;
+    char *f = malloc(n);
+    if (!f)
+        return NULL;
+    f[0] = '\0';
+    for (int i = 0; i < argc; i++) {
+        if (i)
+            strcat(f, " ");
+        strcat(f, argv[i]);
+    }
+    return f;
+}
+
+/* Returns 0 when parsed, EXIT_USAGE on a bad option, -1 when help was printed. */
+static int parse_options(int argc, char **argv, struct capture_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    tcp_tracker_default_opts(&o->trk);
+    int c;
+    uint64_t v;
+    while ((c = getopt_long(argc, argv, "r:i:w:Uc:s:B:nSZ:teo:vqAXhDp", long_opts, NULL)) != -1) {
+        switch (c) {
+        case 'r': o->src.file = optarg; break;
+        case 'i': o->src.iface = optarg; break;
+        case 'w': o->write_file = optarg; break;
+        case 'U': o->write_flush = true; break;
+        case 'c':
+            if (parse_u64(optarg, UINT64_MAX, &v) || v == 0) {
+                cli_error("-c: '%s' is not a positive packet count", optarg);
+                return EXIT_USAGE;
+            }
+            o->count = v;
+            break;
+        case 's':
+            if (parse_u64(optarg, 262144, &v)) {
+                cli_error("-s: '%s' is not a snapshot length from 0 to 262144", optarg);
+                return EXIT_USAGE;
+            }
+            o->src.snaplen = (int)v;
+            break;
+        case 'B':
+            if (parse_u64(optarg, 4u << 20, &v) || v == 0) {
+                cli_error("-B: '%s' is not a buffer size in KiB", optarg);
+                return EXIT_USAGE;
+            }
+            o->src.buffer_kib = (int)v;
+            break;
+        case 'n': break; /* numeric always: synack never looks names up */
+        case 'S': o->sink.absolute_seq = true; break;
+        case 'Z': o->drop_user = optarg; break;
+        case 't': o->t_count++; break;
+        case 'e': o->sink.link_header = true; break;
+        case 'v': o->sink.verbose++; break;
+        case 'q': o->mode = SINK_TOTALS; break;
+        case 'A': o->sink.ascii = true; break;
+        case 'X': o->sink.hex = true; break;
+        case 'p': o->src.promisc = false; break;
+        case 'o':
+            if (strcmp(optarg, "text") == 0)
+                o->format = OUT_TEXT;
+            else if (strcmp(optarg, "json") == 0)
+                o->format = OUT_JSON;
+            else {
+                cli_error("-o: unknown output format '%s' (text, json)", optarg);
+                return EXIT_USAGE;
+            }
+            break;
+        case 'D': {
+            char err[SOURCE_ERRLEN];
+            if (source_list_interfaces(err, sizeof err) < 0) {
+                cli_error("%s", err);
+                return EXIT_USAGE;
+            }
+            return -1;
+        }
+        case OPT_EVENTS: o->mode = SINK_EVENTS; break;
+        case OPT_SUMMARY: o->mode = SINK_SUMMARY; break;
+        case OPT_PROMISC: o->src.promisc = true; break;
+        case OPT_NANO: o->sink.nano = true; break;
+        case OPT_MAX_CONNS:
+            if (parse_u64(optarg, 1u << 26, &v) || v == 0) {
+                cli_error("--max-conns: '%s' is not a count from 1 to %u", optarg, 1u << 26);
+                return EXIT_USAGE;
+            }
+            o->trk.max_conns = (uint32_t)v;
+            break;
+        case OPT_IDLE:
+        case OPT_MSL:
+            if (parse_u64(optarg, 86400 * 365, &v) || v == 0) {
+                cli_error("%s: '%s' is not a number of seconds",
+                          c == OPT_IDLE ? "--idle-timeout" : "--msl", optarg);
+                return EXIT_USAGE;
+            }
+            if (c == OPT_IDLE)
+                o->trk.idle_ns = (int64_t)v * 1000000000;
+            else
+                o->trk.msl_ns = (int64_t)v * 1000000000;
+            break;
+        case OPT_VERSION: printf("synack 0.1.0 (%s)\n", pcap_lib_version()); return -1;
+        case 'h': usage(stdout); return -1;
+        default: usage(stderr); return EXIT_USAGE;
+        }
+    }
+    if (o->t_count > 5) {
+        cli_error("-t: at most five (-ttttt)");
+        return EXIT_USAGE;
+    }
+    if (o->src.file && o->src.iface) {
+        cli_error("-r and -i: choose one source");
+        return EXIT_USAGE;
+    }
+    o->filter = join_filter(argc - optind, argv + optind);
+    return 0;
+}
+
+/* With no -i and no -r: lo when the filter names a loopback address, as a tcpdump user
+ * watching a local server needs; otherwise libpcap's first interface. */
+static const char *default_iface(const char *filter)
+{
+    static char first[256];
+    if (filter && (strstr(filter, "127.") || strstr(filter, "::1") || strstr(filter, "localhost")))
+        return "lo";
+    pcap_if_t *all = NULL;
+    char perr[PCAP_ERRBUF_SIZE];
+    if (pcap_findalldevs(&all, perr) < 0 || !all)
+        return "lo";
+    snprintf(first, sizeof first, "%s", all->name);
+    pcap_freealldevs(all);
+    return first;
+}
+
+/* tcpdump's droproot(): initgroups, setgid, setuid, in that order; any failure fatal. */
+static int drop_privileges(const char *user)
+{
+    struct passwd *pw = getpwnam(user);
+    if (!pw) {
+        cli_error("-Z: no such user '%s'", user);
+        return -1;
+    }
+    if (initgroups(pw->pw_name, pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 ||
+        setuid(pw->pw_uid) != 0) {
+        cli_error("-Z: cannot become user '%s': %s", user, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static unsigned default_mode(const struct capture_opts *o)
+{
+    if (o->mode)
+        return o->mode;
+    return o->format == OUT_JSON ? SINK_PACKETS | SINK_EVENTS | SINK_SUMMARY | SINK_TOTALS
+                                 : SINK_PACKETS | SINK_SUMMARY | SINK_TOTALS;
+}
+
+int cmd_capture(int argc, char **argv)
+{
+    struct capture_opts o;
+    int rc = parse_options(argc, argv, &o);
+    if (rc)
+        return rc < 0 ? EXIT_OK : rc;
+    if (!o.src.file && !o.src.iface)
+        o.src.iface = default_iface(o.filter);
+    o.src.immediate = true;
+    char err[SOURCE_ERRLEN];
+    struct source *src = source_open(&o.src, err, sizeof err);
+    if (!src) {
+        cli_error("%s", err);
+        free(o.filter);
+        return EXIT_USAGE;
+    }
+    int dlt = source_datalink(src);
+    if (!decode_dlt_supported(dlt)) {
+        const char *n = pcap_datalink_val_to_name(dlt);
+        cli_error("%s: unsupported link type %s (%d); synack decodes EN10MB, LINUX_SLL, "
+                  "LINUX_SLL2, NULL, LOOP, RAW, IPV4, IPV6",
+                  o.src.file ? (strcmp(o.src.file, "-") ? o.src.file : "(stdin)") : o.src.iface,
+                  n ? n : "unknown", dlt);
+        source_close(src);
+        free(o.filter);
+        return EXIT_USAGE;
+    }
+    if (o.filter && source_set_filter(src, o.filter, err, sizeof err) < 0) {
+        cli_error("%s", err);
+        source_close(src);
+        free(o.filter);
+        return EXIT_USAGE;
+    }
+    if (o.write_file && source_dump_open(src, o.write_file, o.write_flush, err, sizeof err) < 0) {
+        cli_error("-w %s", err);
+        source_close(src);
+        free(o.filter);
+        return EXIT_USAGE;
+    }
+    if (o.drop_user && drop_privileges(o.drop_user) < 0) {
+        source_close(src);
+        free(o.filter);
+        return EXIT_USAGE;
+    }
+
+    struct pipeline pl;
+    if (pipeline_init(&pl, src, &o.trk, err, sizeof err) < 0) {
+        cli_error("%s", err);
+        source_close(src);
+        free(o.filter);
+        return EXIT_USAGE;
+    }
+    pl.max_packets = o.count;
+    o.sink.mode = default_mode(&o);
+    o.sink.fd = STDOUT_FILENO;
+    o.sink.time_mode = o.t_count; /* enum time_mode follows tcpdump's -t count */
+    o.sink.live = o.src.iface != NULL;
+    pipeline_add_sink(&pl, o.format == OUT_JSON ? sink_json_new(&o.sink) : sink_text_new(&o.sink));
+
+    g_src = src;
+    set_signals();
+    rc = pipeline_run(&pl, err, sizeof err);
+    uint64_t read = pl.totals.packets;
+    pipeline_finish(&pl);
+    g_src = NULL;
+    source_close(src);
+    free(o.filter);
+    if (rc < 0) {
+        cli_error("%s (after %llu packets)", err, (unsigned long long)read);
+        return EXIT_USAGE;
+    }
+    return EXIT_OK;
+}

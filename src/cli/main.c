@@ -1,0 +1,30 @@
+/* main.c - synack's entry point: picks the subcommand.
+ *
+ * Pipeline place: command line -> subcommand -> pipeline.
+ *   synack [capture options] [FILTER...]   read a file (-r) or capture live (-i)
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+void cli_error(const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    /* one line, whatever libpcap put in the message */
+    for (char *c = msg; *c; c++)
+        if (*c == '\n' || *c == '\r')
+            *c = ' ';
+    fflush(stdout);
+    fprintf(stderr, "synack: %s\n", msg);
+}
+
+int main(int argc, char **argv)
+{
+    return cmd_capture(argc, argv);
+}

@@ -1,0 +1,36 @@
+/* conn_zeek.h - Zeek compatibility of connection records: the history letters with
+ * their repeat rules, Zeek's own endpoint states, and conn_state.
+ *
+ * Pipeline place: called by the tcp tracker for each segment; read by the sinks
+ * through conn_state_zeek().  Rules: ../shared/ZEEK_CONN_STATE.md (Zeek's -C
+ * semantics: checksums are never validated here, so 'C' never appears; 'X' never).
+ */
+#ifndef SYNACK_CONN_ZEEK_H
+#define SYNACK_CONN_ZEEK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "synack/tcp_tracker.h"
+
+/* What one segment looked like, in the terms Zeek's rules use. */
+struct zeek_seg {
+    enum role dir;     /* sender: ROLE_CLIENT is Zeek's originator */
+    uint8_t flags;     /* TCP_* */
+    uint32_t seq;      /* raw sequence number */
+    uint32_t len;      /* payload length */
+    uint32_t win;      /* scaled window */
+    bool retransmit;   /* payload whose end does not pass the highest seq seen (Zeek 'T') */
+    bool gap;          /* the tracker found a content gap in this direction ('G') */
+};
+
+/* Append a letter to the history (no repeat rules; '^' and case as given). */
+void zeek_history_put(struct conn *c, char letter);
+
+/* Apply one segment: history letters (with repeat rules) and Zeek endpoint states. */
+void zeek_on_segment(struct conn *c, const struct zeek_seg *s);
+
+/* Does the history fully match ^?S[^HAFGIQ]*R.* (Zeek's RSTOS0 test)?  Exposed for tests. */
+bool zeek_history_rstos0(const char *h);
+
+#endif

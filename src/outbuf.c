@@ -1,0 +1,173 @@
+/* outbuf.c - buffered output for the sinks (see outbuf.h). */
+#include "outbuf.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+void outbuf_init(struct outbuf *b, int fd)
+{
+    b->fd = fd;
+    b->len = 0;
+    b->failed = false;
+    b->written = 0;
+}
+
+void outbuf_flush(struct outbuf *b)
+{
+    size_t off = 0;
+    while (off < b->len && !b->failed) {
+        ssize_t w = write(b->fd, b->data + off, b->len - off);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            b->failed = true;
+            break;
+        }
+        off += (size_t)w;
+        b->written += (uint64_t)w;
+    }
+    b->len = 0;
+}
+
+void outbuf_maybe_flush(struct outbuf *b)
+{
+    if (OUTBUF_SIZE - b->len < OUTBUF_SLACK)
+        outbuf_flush(b);
+}
+
+void outbuf_put(struct outbuf *b, const void *s, size_t n)
+{
+    const char *p = s;
+    while (n > 0) {
+        size_t room = OUTBUF_SIZE - b->len;
+        if (room == 0) {
+            outbuf_flush(b);
+            room = OUTBUF_SIZE;
+        }
+        size_t k = n < room ? n : room;
+        memcpy(b->data + b->len, p, k);
+        b->len += k;
+        p += k;
+        n -= k;
+    }
+}
+
+void outbuf_puts(struct outbuf *b, const char *s)
+{
+    outbuf_put(b, s, strlen(s));
+}
+
+void outbuf_putc(struct outbuf *b, char c)
+{
+    if (b->len == OUTBUF_SIZE)
+        outbuf_flush(b);
+    b->data[b->len++] = c;
+}
+
+void outbuf_u64(struct outbuf *b, uint64_t v)
+{
+    char tmp[24];
+    int i = (int)sizeof tmp;
+    do {
+        tmp[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    outbuf_put(b, tmp + i, sizeof tmp - (size_t)i);
+}
+
+void outbuf_i64(struct outbuf *b, int64_t v)
+{
+    if (v < 0) {
+        outbuf_putc(b, '-');
+        outbuf_u64(b, (uint64_t)0 - (uint64_t)v);
+    } else {
+        outbuf_u64(b, (uint64_t)v);
+    }
+}
+
+void outbuf_u64w(struct outbuf *b, uint64_t v, unsigned width)
+{
+    char tmp[24];
+    if (width > sizeof tmp)
+        width = sizeof tmp;
+    for (unsigned i = width; i-- > 0;) {
+        tmp[i] = (char)('0' + v % 10);
+        v /= 10;
+    }
+    outbuf_put(b, tmp, width);
+}
+
+void outbuf_hex(struct outbuf *b, uint64_t v, unsigned min_width)
+{
+    static const char digits[] = "0123456789abcdef";
+    char tmp[16];
+    int i = (int)sizeof tmp;
+    do {
+        tmp[--i] = digits[v & 15];
+        v >>= 4;
+    } while (v || (int)sizeof tmp - i < (int)min_width);
+    outbuf_put(b, tmp + i, sizeof tmp - (size_t)i);
+}
+
+void outbuf_printf(struct outbuf *b, const char *fmt, ...)
+{
+    char tmp[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    outbuf_put(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
+}
+
+size_t addr_text(int family, const uint8_t *a, char *out, size_t size)
+{
+    if (size == 0)
+        return 0;
+    if (family == 4) {
+        int n = snprintf(out, size, "%u.%u.%u.%u", a[0], a[1], a[2], a[3]);
+        return n < 0 ? 0 : ((size_t)n < size ? (size_t)n : size - 1);
+    }
+    if (!inet_ntop(AF_INET6, a, out, (socklen_t)size))
+        snprintf(out, size, "?");
+    return strlen(out);
+}
+
+void outbuf_addr(struct outbuf *b, int family, const uint8_t *a)
+{
+    if (family == 4) {
+        for (int i = 0; i < 4; i++) {
+            if (i)
+                outbuf_putc(b, '.');
+            outbuf_u64(b, a[i]);
+        }
+        return;
+    }
+    char tmp[INET6_TEXT_MAX];
+    outbuf_put(b, tmp, addr_text(family, a, tmp, sizeof tmp));
+}
+
+void outbuf_json_str(struct outbuf *b, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    outbuf_putc(b, '"');
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\') {
+            outbuf_putc(b, '\\');
+            outbuf_putc(b, (char)c);
+        } else if (c < 0x20 || c >= 0x7f) {
+            char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+            outbuf_put(b, e, sizeof e);
+        } else {
+            outbuf_putc(b, (char)c);
+        }
+    }
+    outbuf_putc(b, '"');
+}

@@ -1,0 +1,48 @@
+/* outbuf.h - build output in a buffer and write it in large chunks.
+ *
+ * Pipeline place: used by the sinks.  Appends never fail: the buffer is flushed to
+ * its descriptor when it fills (linenoise's abuf idea, but fixed-size, so the
+ * per-packet path never allocates).  Write errors are remembered, not retried.
+ */
+#ifndef SYNACK_OUTBUF_H
+#define SYNACK_OUTBUF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define OUTBUF_SIZE (256u * 1024u)
+#define OUTBUF_SLACK 4096u /* room kept free so one field never needs a flush mid-way */
+
+struct outbuf {
+    int fd;
+    size_t len;
+    bool failed;       /* a write failed (EPIPE, ENOSPC, ...) */
+    uint64_t written;  /* bytes written to fd so far */
+    char data[OUTBUF_SIZE];
+};
+
+void outbuf_init(struct outbuf *b, int fd);
+void outbuf_flush(struct outbuf *b);
+/* Flush when less than OUTBUF_SLACK bytes are free (call once per record). */
+void outbuf_maybe_flush(struct outbuf *b);
+
+void outbuf_put(struct outbuf *b, const void *s, size_t n);
+void outbuf_puts(struct outbuf *b, const char *s);
+void outbuf_putc(struct outbuf *b, char c);
+void outbuf_u64(struct outbuf *b, uint64_t v);
+void outbuf_i64(struct outbuf *b, int64_t v);
+/* Zero-padded decimal of exactly width digits (v must fit). */
+void outbuf_u64w(struct outbuf *b, uint64_t v, unsigned width);
+void outbuf_hex(struct outbuf *b, uint64_t v, unsigned min_width);
+void outbuf_printf(struct outbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#define INET6_TEXT_MAX 48
+/* Address as text into out (IPv4 dotted quad or IPv6 RFC 5952 form); returns its length. */
+size_t addr_text(int family, const uint8_t *addr, char *out, size_t size);
+/* Address as text: IPv4 dotted quad or IPv6 RFC 5952 form. */
+void outbuf_addr(struct outbuf *b, int family, const uint8_t *addr);
+/* JSON string with quotes, escaping what RFC 8259 requires (bytes >= 0x80 escaped as
+ * \u00XX so any input gives valid UTF-8 JSON). */
+void outbuf_json_str(struct outbuf *b, const char *s, size_t n);
+
+#endif

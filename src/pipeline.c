@@ -1,0 +1,142 @@
+/* pipeline.c - the per-packet loop: source -> decode -> tracker -> sinks (see pipeline.h). */
+#include "synack/pipeline.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static void pl_event(void *ctx, const struct tcp_event *e)
+{
+    struct pipeline *pl = ctx;
+    for (unsigned i = 0; i < pl->n_sinks; i++)
+        pl->sinks[i]->ops->event(pl->sinks[i], e);
+}
+
+static void pl_conn_end(void *ctx, const struct conn *c, enum conn_end_reason why)
+{
+    struct pipeline *pl = ctx;
+    for (unsigned i = 0; i < pl->n_sinks; i++)
+        pl->sinks[i]->ops->conn_end(pl->sinks[i], c, why);
+}
+
+int pipeline_init(struct pipeline *pl, struct source *src, const struct tcp_tracker_opts *to,
+                  char *err, size_t errlen)
+{
+    memset(pl, 0, sizeof *pl);
+    pl->src = src;
+    pl->dlt = src ? source_datalink(src) : SYNACK_DLT_EN10MB;
+    if (to) {
+        struct tcp_tracker_out out = {.ctx = pl, .event = pl_event, .conn_end = pl_conn_end};
+        pl->trk = tcp_tracker_new(to, &out);
+        if (!pl->trk) {
+            snprintf(err, errlen, "out of memory for %u connections (lower --max-conns)",
+                     to->max_conns);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+void pipeline_add_sink(struct pipeline *pl, struct sink *s)
+{
+    if (s && pl->n_sinks < PIPELINE_MAX_SINKS)
+        pl->sinks[pl->n_sinks++] = s;
+}
+
+static void count(struct run_totals *t, const struct packet *p)
+{
+    t->packets++;
+    t->bytes += p->len;
+    switch (p->l3) {
+    case L3_IPV4:
+    case L3_IPV6:
+        switch (p->l4) {
+        case L4_TCP: t->tcp++; break;
+        case L4_UDP: t->udp++; break;
+        case L4_ICMP:
+        case L4_ICMPV6: t->icmp++; break;
+        default: t->other_ip++; break;
+        }
+        break;
+    default:
+        t->non_ip++;
+        break;
+    }
+    if (p->snap_truncated)
+        t->snap_truncated++;
+    if (p->l4 == L4_TCP && p->tcp_valid) {
+        t->tcp_cksum_bad += p->u.tcp.cksum == CKSUM_BAD;
+        t->tcp_cksum_unverified += p->u.tcp.cksum == CKSUM_UNVERIFIED;
+    }
+}
+
+static void count_anomalies(struct run_totals *t, anomaly_set a)
+{
+    if (!a)
+        return;
+    t->with_anomalies++;
+    while (a) {
+        unsigned i = (unsigned)__builtin_ctzll(a);
+        t->anomalies[i]++;
+        a &= a - 1;
+    }
+}
+
+void pipeline_frame(struct pipeline *pl, uint64_t n, int64_t ts_ns, const uint8_t *data,
+                    uint32_t caplen, uint32_t len)
+{
+    struct packet p;
+    p.n = n;
+    p.ts_ns = ts_ns;
+    decode_packet(&p, pl->dlt, data, caplen, len);
+    count(&pl->totals, &p);
+    struct track_info ti;
+    ti.conn = NULL;
+    ti.n_events = 0;
+    if (pl->trk)
+        tcp_tracker_on_packet(pl->trk, &p, &ti);
+    count_anomalies(&pl->totals, p.anomalies);
+    for (unsigned i = 0; i < pl->n_sinks; i++)
+        pl->sinks[i]->ops->packet(pl->sinks[i], &p, &ti);
+    for (unsigned e = 0; e < ti.n_events; e++)
+        pl_event(pl, &ti.events[e]);
+}
+
+int pipeline_run(struct pipeline *pl, char *err, size_t errlen)
+{
+    struct source_pkt sp;
+    for (;;) {
+        if (pl->max_packets && pl->totals.packets >= pl->max_packets)
+            return 0;
+        int rc = source_next(pl->src, &sp, err, errlen);
+        if (rc == 1) {
+            pipeline_frame(pl, pl->totals.packets + 1, sp.ts_ns, sp.data, sp.caplen, sp.len);
+            continue;
+        }
+        if (rc == -2) {
+            pl->totals.interrupted = true;
+            return 0;
+        }
+        if (rc == 0)
+            return 0;
+        pl->totals.truncated_input = true;
+        return -1;
+    }
+}
+
+void pipeline_finish(struct pipeline *pl)
+{
+    if (pl->trk) {
+        tcp_tracker_finish(pl->trk);
+        tcp_tracker_stats(pl->trk, &pl->totals.trk);
+    }
+    if (pl->src)
+        source_stats(pl->src, &pl->totals.src);
+    for (unsigned i = 0; i < pl->n_sinks; i++)
+        pl->sinks[i]->ops->finish(pl->sinks[i], &pl->totals);
+    for (unsigned i = 0; i < pl->n_sinks; i++)
+        pl->sinks[i]->ops->destroy(pl->sinks[i]);
+    pl->n_sinks = 0;
+    if (pl->trk)
+        tcp_tracker_free(pl->trk);
+    pl->trk = NULL;
+}
