@@ -21,8 +21,8 @@
 
 #define ETHERTYPE_IPV4 0x0800
 #define ETHERTYPE_IPV6 0x86dd
-#define ETHERTYPE_VLAN 0x8100    /* 802.1Q */
-#define ETHERTYPE_QINQ 0x88a8    /* 802.1ad service tag */
+#define ETHERTYPE_VLAN 0x8100     /* 802.1Q */
+#define ETHERTYPE_QINQ 0x88a8     /* 802.1ad service tag */
 #define ETHERTYPE_QINQ_OLD 0x9100 /* pre-standard stacked tag */
 
 #define IPPROTO_NUM_ICMP 1
@@ -58,10 +58,10 @@ int decode_ipv6(struct packet *p, struct reader r, uint32_t wire);
 
 /* What the network layer tells the transport layer about its datagram. */
 struct l4_ctx {
-    uint32_t seg_len;   /* transport bytes declared by IP (clamped to the wire frame) */
-    uint32_t pseudo;    /* inet_sum of the pseudo-header without proto and length */
-    bool fragment;      /* first fragment of a fragmented datagram: no checksum */
-    bool cksum_ok;      /* pseudo is usable (false: IPv6 routing type not understood) */
+    uint32_t seg_len; /* transport bytes declared by IP (clamped to the wire frame) */
+    uint32_t pseudo;  /* inet_sum of the pseudo-header without proto and length */
+    bool fragment;    /* first fragment of a fragmented datagram: no checksum */
+    bool cksum_ok;    /* pseudo is usable (false: IPv6 routing type not understood) */
 };
 
 /* Transport layer (decode_tcp.c).  r is narrowed to the datagram (seg_len on the wire,
@@ -71,6 +71,9 @@ int decode_transport(struct packet *p, uint8_t proto, struct reader r, const str
 int decode_tcp(struct packet *p, struct reader r, const struct l4_ctx *c);
 int decode_udp(struct packet *p, struct reader r, const struct l4_ctx *c);
 int decode_icmp(struct packet *p, struct reader r, const struct l4_ctx *c, enum l4_kind kind);
+
+/* Does data (with its checksum field) plus sum (inet_sum form) fold to 0xffff? (checksum.c) */
+bool inet_verify(const uint8_t *data, uint32_t len, uint32_t sum);
 
 /* Checksum state of a transport segment whose bytes are all in seg (checksum.c):
  * OK, BAD, or UNVERIFIED when the field holds only the pseudo-header sum. */

@@ -8,8 +8,9 @@
  * decoding goes on). Beyond what was captured but within the wire frame it is a
  * snaplen cut (p->snap_truncated, not an anomaly; what was captured is decoded).
  * A length of 0 is a segmentation-offload send (IPv4 above 64 KiB, IPv6 BIG TCP or
- * jumbogram): the length is taken from the frame. Then the window is narrowed to the
- * datagram, so link-layer padding never reaches the transport layer.
+ * jumbogram): the length is taken from the frame. Headers are checked against the
+ * declared length; the transport layer gets a window narrowed to the datagram
+ * (rd_sub), so link-layer padding never becomes payload.
  *
  * Fragments are flagged, never reassembled. The transport header is decoded only from a
  * first fragment (offset 0); a later fragment gets l4 = L4_OTHER (only ip.proto known).
@@ -74,18 +75,8 @@ int decode_ipv4(struct packet *p, struct reader r, uint32_t wire)
         return 2;
     }
 
-    rd_skip(&r, 1);
-    uint8_t tos = rd_u8(&r);
-    uint32_t total = rd_be16(&r);
-    uint16_t id = rd_be16(&r);
-    uint16_t frag = rd_be16(&r);
-    uint8_t ttl = rd_u8(&r);
-    uint8_t proto = rd_u8(&r);
-    uint16_t cksum = rd_be16(&r);
-    rd_copy(&r, p->ip.src, 4);
-    rd_copy(&r, p->ip.dst, 4);
-    if (r.err) {
-        memset(p->ip.src, 0, 4);
+    const uint8_t *h = rd_bytes(&r, 20);
+    if (!h) {
         decode_note(p, ANOMALY_IPV4_TRUNCATED);
         return 2;
     }
@@ -94,11 +85,15 @@ int decode_ipv4(struct packet *p, struct reader r, uint32_t wire)
     p->l3 = L3_IPV4;
     ip->version = 4;
     ip->hdr_len = (uint16_t)hlen;
-    ip->tos = tos;
-    ip->id = id;
-    ip->ttl = ttl;
-    ip->proto = proto;
-    ip->cksum_field = cksum;
+    ip->tos = h[1];
+    uint32_t total = ld_be16(h + 2);
+    ip->id = ld_be16(h + 4);
+    uint16_t frag = ld_be16(h + 6);
+    ip->ttl = h[8];
+    ip->proto = h[9];
+    ip->cksum_field = ld_be16(h + 10);
+    memcpy(ip->src, h + 12, 4);
+    memcpy(ip->dst, h + 16, 4);
     ip->df = (frag & 0x4000) != 0;
     ip->mf = (frag & 0x2000) != 0;
     ip->frag_off = (uint16_t)((frag & 0x1fff) * 8);
@@ -118,13 +113,12 @@ int decode_ipv4(struct packet *p, struct reader r, uint32_t wire)
     }
     if (total > r.len)
         p->snap_truncated = true;
-    rd_narrow(&r, total - 20);
 
     if (!rd_skip(&r, hlen - 20)) {
         decode_note(p, ANOMALY_IPV4_TRUNCATED);
         return 3;
     }
-    ip->cksum = inet_fold(inet_sum(r.base, hlen, 0)) == 0xffff ? CKSUM_OK : CKSUM_BAD;
+    ip->cksum = inet_verify(h, hlen, 0) ? CKSUM_OK : CKSUM_BAD;
 
     if (ip->fragment) {
         decode_note(p, ANOMALY_IPV4_FRAGMENT);
@@ -135,11 +129,11 @@ int decode_ipv4(struct packet *p, struct reader r, uint32_t wire)
     }
     struct l4_ctx c = {
         .seg_len = total - hlen,
-        .pseudo = inet_sum(r.base + 12, 8, 0),
+        .pseudo = (uint32_t)ld_be16(h + 12) + ld_be16(h + 14) + ld_be16(h + 16) + ld_be16(h + 18),
         .fragment = ip->fragment,
         .cksum_ok = true,
     };
-    return decode_transport(p, proto, rd_sub(&r, c.seg_len), &c);
+    return decode_transport(p, ip->proto, rd_sub(&r, c.seg_len), &c);
 }
 
 /* ------------------------------------------------------------------------------------ */
@@ -189,12 +183,8 @@ int decode_ipv6(struct packet *p, struct reader r, uint32_t wire)
 {
     if (ip_first_byte(p, &r, 6, ANOMALY_IPV6_TRUNCATED) < 0)
         return 2;
-    uint32_t w0 = rd_be32(&r);
-    uint32_t total = rd_be16(&r) + 40u;
-    uint8_t nh = rd_u8(&r);
-    uint8_t hlim = rd_u8(&r);
-    const uint8_t *addrs = rd_bytes(&r, 32);
-    if (r.err) {
+    const uint8_t *h = rd_bytes(&r, 40);
+    if (!h) {
         decode_note(p, ANOMALY_IPV6_TRUNCATED);
         return 2;
     }
@@ -202,11 +192,14 @@ int decode_ipv6(struct packet *p, struct reader r, uint32_t wire)
     struct pkt_ip *ip = &p->ip;
     p->l3 = L3_IPV6;
     ip->version = 6;
+    uint32_t w0 = ld_be32(h);
     ip->tos = (uint8_t)(w0 >> 20);
     ip->flow_label = w0 & 0xfffff;
-    ip->ttl = hlim;
-    memcpy(ip->src, addrs, 16);
-    memcpy(ip->dst, addrs + 16, 16);
+    uint32_t total = ld_be16(h + 4) + 40u;
+    uint8_t nh = h[6];
+    ip->ttl = h[7];
+    memcpy(ip->src, h + 8, 16);
+    memcpy(ip->dst, h + 24, 16);
 
     if (total == 40) {
         total = wire;
@@ -218,9 +211,8 @@ int decode_ipv6(struct packet *p, struct reader r, uint32_t wire)
     ip->total_len = total;
     if (total > r.len)
         p->snap_truncated = true;
-    rd_narrow(&r, total - 40);
 
-    const uint8_t *final_dst = addrs + 16;
+    const uint8_t *final_dst = h + 24;
     while (ipv6_is_ext(nh)) {
         ip->proto = nh;
         ip->hdr_len = (uint16_t)r.off;
@@ -277,6 +269,6 @@ int decode_ipv6(struct packet *p, struct reader r, uint32_t wire)
         .cksum_ok = final_dst != NULL,
     };
     if (final_dst)
-        c.pseudo = inet_sum(addrs, 16, inet_sum(final_dst, 16, 0));
+        c.pseudo = inet_sum(h + 8, 16, inet_sum(final_dst, 16, 0));
     return decode_transport(p, nh, rd_sub(&r, c.seg_len), &c);
 }

@@ -44,44 +44,35 @@ static int link_vlan_tags(struct packet *p, struct reader *r, uint16_t type)
  * an 802.3 length (LLC follows): not IP, the network layer will say L3_OTHER. */
 int decode_ethernet(struct packet *p, struct reader *r)
 {
-    const uint8_t *dst = rd_bytes(r, 6);
-    const uint8_t *src = rd_bytes(r, 6);
-    uint16_t type = rd_be16(r);
-    if (r->err)
+    const uint8_t *h = rd_bytes(r, 14);
+    if (!h)
         return link_truncated(p);
-    p->link.dst_mac = dst;
-    p->link.src_mac = src;
-    return link_vlan_tags(p, r, type);
+    p->link.dst_mac = h;
+    p->link.src_mac = h + 6;
+    return link_vlan_tags(p, r, ld_be16(h + 12));
 }
 
 /* DLT_LINUX_SLL: packet type, ARPHRD type, address length, 8 address bytes, protocol.
  * libpcap may re-insert a VLAN tag after it, as on Ethernet. */
 int decode_sll(struct packet *p, struct reader *r)
 {
-    uint16_t pkttype = rd_be16(r);
-    rd_skip(r, 2 + 2 + 8); /* hatype, halen, address */
-    uint16_t proto = rd_be16(r);
-    if (r->err)
+    const uint8_t *h = rd_bytes(r, 16);
+    if (!h)
         return link_truncated(p);
-    p->link.sll_pkttype = pkttype;
-    return link_vlan_tags(p, r, proto);
+    p->link.sll_pkttype = ld_be16(h);
+    return link_vlan_tags(p, r, ld_be16(h + 14));
 }
 
 /* DLT_LINUX_SLL2: protocol, reserved, interface index, ARPHRD type, packet type,
  * address length, 8 address bytes. */
 int decode_sll2(struct packet *p, struct reader *r)
 {
-    uint16_t proto = rd_be16(r);
-    rd_skip(r, 2);
-    uint32_t ifindex = rd_be32(r);
-    rd_skip(r, 2);
-    uint8_t pkttype = rd_u8(r);
-    rd_skip(r, 1 + 8);
-    if (r->err)
+    const uint8_t *h = rd_bytes(r, 20);
+    if (!h)
         return link_truncated(p);
-    p->link.sll_pkttype = pkttype;
-    p->link.sll_ifindex = ifindex;
-    return link_vlan_tags(p, r, proto);
+    p->link.sll_ifindex = ld_be32(h + 4);
+    p->link.sll_pkttype = h[10];
+    return link_vlan_tags(p, r, ld_be16(h));
 }
 
 /* Map a BSD address family to an EtherType; unknown families are an anomaly and give
@@ -114,8 +105,8 @@ int decode_null(struct packet *p, struct reader *r)
     if (r->err)
         return link_truncated(p);
     if (family > 0xffff)
-        family = (family >> 24) | (family >> 8 & 0xff00u) | (family << 8 & 0xff0000u) |
-                 (family << 24);
+        family =
+            (family >> 24) | (family >> 8 & 0xff00u) | (family << 8 & 0xff0000u) | (family << 24);
     return link_bsd_family(p, family);
 }
 

@@ -9,8 +9,6 @@
  * the IP length) and truncated (the capture ended) are told apart: only the second is
  * tcp.truncated / udp.truncated / icmp.truncated.
  */
-#include <string.h>
-
 #include "decode_internal.h"
 
 #define TCP_FIXED_LEN 20
@@ -42,11 +40,10 @@ int decode_transport(struct packet *p, uint8_t proto, struct reader r, const str
 }
 
 /* A first fragment too short for the whole transport header: the header is split
- * across fragments, which synack does not reassemble. Not decoded, not an anomaly
- * beyond the fragment one already noted. */
+ * across fragments, which synack does not reassemble. Not decoded (called before any
+ * field is filled), not an anomaly beyond the fragment one already noted. */
 static int transport_split(struct packet *p)
 {
-    memset(&p->u, 0, sizeof p->u);
     p->l4 = L4_OTHER;
     return 3;
 }
@@ -54,32 +51,6 @@ static int transport_split(struct packet *p)
 /* ------------------------------------------------------------------------------------ */
 /* TCP options                                                                          */
 /* ------------------------------------------------------------------------------------ */
-
-/* tcp_opt_next: see decode.h. For an option of length 2 (SACK-permitted, a TFO cookie
- * request) data is NULL too. After EOL *off is opts_len. On -1 *off is unchanged. */
-int tcp_opt_next(const uint8_t *opts, uint32_t opts_len, uint32_t *off, struct tcp_opt *o)
-{
-    if (!opts || *off >= opts_len)
-        return 0;
-    struct reader r = rd_make(opts, opts_len);
-    rd_skip(&r, *off);
-    uint8_t kind = rd_u8(&r);
-    if (kind == TCPOPT_EOL || kind == TCPOPT_NOP) {
-        o->kind = kind;
-        o->len = 1;
-        o->data = NULL;
-        *off = kind == TCPOPT_EOL ? opts_len : *off + 1;
-        return 1;
-    }
-    uint8_t len = rd_u8(&r);
-    if (r.err || len < 2 || !rd_need(&r, len - 2u))
-        return -1;
-    o->kind = kind;
-    o->len = len;
-    o->data = len > 2 ? rd_cur(&r) : NULL;
-    *off += len;
-    return 1;
-}
 
 /* Is the option length right for its kind?  Unknown kinds take any length >= 2. */
 static bool tcp_opt_len_ok(uint8_t kind, uint8_t len)
@@ -98,8 +69,38 @@ static bool tcp_opt_len_ok(uint8_t kind, uint8_t len)
     case TCPOPT_TFO: /* RFC 7413: a cookie request (no cookie) or a 4..16-byte cookie */
         return len == 2 || (len >= 6 && len <= 18);
     default:
-        return true;
+        return len >= 2;
     }
+}
+
+/* tcp_opt_next: see decode.h. A bad length is one below 2, one that runs past opts_len,
+ * or one that is wrong for a kind listed in decode.h (MSS 4, window scale 3,
+ * SACK-permitted 2, timestamps 10, SACK 2 + 8n with n = 1..4, TFO 2 or 6..18), so a
+ * printer can read a returned option's data by its kind without checking the length.
+ * data is NULL for EOL, NOP and any option of length 2. After EOL *off is opts_len.
+ * On -1 *off is unchanged. */
+int tcp_opt_next(const uint8_t *opts, uint32_t opts_len, uint32_t *off, struct tcp_opt *o)
+{
+    if (!opts || *off >= opts_len)
+        return 0;
+    struct reader r = rd_make(opts, opts_len);
+    rd_skip(&r, *off);
+    uint8_t kind = rd_u8(&r);
+    if (kind == TCPOPT_EOL || kind == TCPOPT_NOP) {
+        o->kind = kind;
+        o->len = 1;
+        o->data = NULL;
+        *off = kind == TCPOPT_EOL ? opts_len : *off + 1;
+        return 1;
+    }
+    uint8_t len = rd_u8(&r);
+    if (r.err || !tcp_opt_len_ok(kind, len) || !rd_need(&r, len - 2u))
+        return -1;
+    o->kind = kind;
+    o->len = len;
+    o->data = len > 2 ? rd_cur(&r) : NULL;
+    *off += len;
+    return 1;
 }
 
 /* Parse the options in opts (got bytes captured of the want bytes on the wire) into
@@ -113,11 +114,18 @@ static void tcp_parse_opts(struct packet *p, const uint8_t *opts, uint32_t got, 
     uint32_t off = 0;
     int rc;
 
+    /* Fast path for what nearly every segment of an established Linux/BSD connection
+     * carries: NOP, NOP, timestamps (RFC 7323 appendix A layout). */
+    if (want == 12 && got == 12 && ld_be32(opts) == 0x0101080a) {
+        to->ts_val = ld_be32(opts + 4);
+        to->ts_ecr = ld_be32(opts + 8);
+        to->present = TCPO_TS;
+        return;
+    }
+
     while ((rc = tcp_opt_next(opts, got, &off, &o)) > 0) {
         if (o.len == 1)
             continue;
-        if (!tcp_opt_len_ok(o.kind, o.len))
-            goto bad;
         struct reader d = rd_make(o.data, o.len - 2u);
         switch (o.kind) {
         case TCPOPT_MSS:
@@ -155,15 +163,15 @@ static void tcp_parse_opts(struct packet *p, const uint8_t *opts, uint32_t got, 
     if (rc == 0)
         return;
     if (got < want) {
-        /* Bad only if what was captured already shows it: a length below 2, or one
-         * that runs past the option bytes the header declares. */
+        /* Not bad if the option only runs past the captured bytes: its length byte is
+         * missing, or right for its kind and within the option bytes declared. */
         struct reader r = rd_make(opts, got);
-        rd_skip(&r, off + 1);
+        rd_skip(&r, off);
+        uint8_t kind = rd_u8(&r);
         uint8_t len = rd_u8(&r);
-        if (r.err || (len >= 2 && off + len <= want))
+        if (r.err || (tcp_opt_len_ok(kind, len) && off + len <= want))
             return;
     }
-bad:
     decode_note(p, ANOMALY_TCP_BAD_OPTION_LEN);
 }
 
@@ -187,36 +195,30 @@ int decode_tcp(struct packet *p, struct reader r, const struct l4_ctx *c)
             return transport_split(p);
         uint8_t off_byte = rd_peek(&r, 12);
         decode_note(p, !r.err && off_byte >> 4 < 5 ? ANOMALY_TCP_DOFF_TOO_SMALL
-                                                     : ANOMALY_TCP_DOFF_BEYOND_SEGMENT);
+                                                   : ANOMALY_TCP_DOFF_BEYOND_SEGMENT);
         return 3;
     }
 
-    uint16_t sport = rd_be16(&r);
-    uint16_t dport = rd_be16(&r);
-    uint32_t seq = rd_be32(&r);
-    uint32_t ack = rd_be32(&r);
-    uint8_t off_byte = rd_u8(&r);
-    uint8_t flags = rd_u8(&r);
-    uint16_t win = rd_be16(&r);
-    uint16_t cksum = rd_be16(&r);
-    uint16_t urp = rd_be16(&r);
-    if (r.err) {
+    const uint8_t *h = rd_bytes(&r, TCP_FIXED_LEN);
+    if (!h) {
         decode_note(p, ANOMALY_TCP_TRUNCATED);
         return 3;
     }
-    uint32_t doff = (uint32_t)(off_byte >> 4) * 4;
+    uint32_t doff = (uint32_t)(h[12] >> 4) * 4;
     if (c->fragment && doff > c->seg_len)
         return transport_split(p);
 
+    uint16_t sport = ld_be16(h), dport = ld_be16(h + 2);
+    uint8_t flags = h[13];
     t->sport = sport;
     t->dport = dport;
-    t->seq = seq;
-    t->ack = ack;
+    t->seq = ld_be32(h + 4);
+    t->ack = ld_be32(h + 8);
     t->doff = (uint8_t)doff;
     t->flags = flags;
-    t->win = win;
-    t->cksum_field = cksum;
-    t->urp = urp;
+    t->win = ld_be16(h + 14);
+    t->cksum_field = ld_be16(h + 16);
+    t->urp = ld_be16(h + 18);
     if (doff < TCP_FIXED_LEN) {
         decode_note(p, ANOMALY_TCP_DOFF_TOO_SMALL);
         return 3;
@@ -250,7 +252,7 @@ int decode_tcp(struct packet *p, struct reader r, const struct l4_ctx *c)
     t->payload_caplen = rd_left(&r);
     t->payload = t->payload_caplen ? rd_cur(&r) : NULL;
     if (!c->fragment && c->cksum_ok && t->payload_caplen == t->payload_len)
-        t->cksum = cksum_transport(r.base, c->seg_len, c->pseudo, IPPROTO_NUM_TCP, cksum);
+        t->cksum = cksum_transport(h, c->seg_len, c->pseudo, IPPROTO_NUM_TCP, t->cksum_field);
     return 4;
 }
 
@@ -270,16 +272,14 @@ int decode_udp(struct packet *p, struct reader r, const struct l4_ctx *c)
         decode_note(p, ANOMALY_UDP_BAD_LENGTH);
         return 3;
     }
-    uint16_t sport = rd_be16(&r);
-    uint16_t dport = rd_be16(&r);
-    uint16_t len = rd_be16(&r);
-    rd_skip(&r, 2);
-    if (r.err) {
+    const uint8_t *h = rd_bytes(&r, UDP_HDR_LEN);
+    if (!h) {
         decode_note(p, ANOMALY_UDP_TRUNCATED);
         return 3;
     }
-    p->u.udp.sport = sport;
-    p->u.udp.dport = dport;
+    uint16_t len = ld_be16(h + 4);
+    p->u.udp.sport = ld_be16(h);
+    p->u.udp.dport = ld_be16(h + 2);
     p->u.udp.len = len;
     p->u.udp.payload_len = c->seg_len - UDP_HDR_LEN;
     if (!c->fragment && len != c->seg_len && !(len == 0 && p->ip.len_from_frame))
@@ -294,14 +294,12 @@ int decode_icmp(struct packet *p, struct reader r, const struct l4_ctx *c, enum 
     p->l4 = kind;
     if (c->fragment && c->seg_len < ICMP_HDR_LEN)
         return transport_split(p);
-    uint8_t type = rd_u8(&r);
-    uint8_t code = rd_u8(&r);
-    rd_skip(&r, 2);
-    if (r.err) {
+    const uint8_t *h = rd_bytes(&r, ICMP_HDR_LEN);
+    if (!h) {
         decode_note(p, ANOMALY_ICMP_TRUNCATED);
         return 3;
     }
-    p->u.icmp.type = type;
-    p->u.icmp.code = code;
+    p->u.icmp.type = h[0];
+    p->u.icmp.code = h[1];
     return 4;
 }

@@ -7,9 +7,9 @@
  * cast to structs; multi-byte values are assembled byte by byte in the order the wire
  * format says (be = network order, le = little-endian).
  *
- * The window is [base, base + len); off is the cursor. A layer narrows the window to
- * what its header declares (rd_narrow, rd_sub) before handing it inward, so bytes
- * that do not belong to the inner layer (Ethernet padding) can never be read as its.
+ * The window is [base, base + len); off is the cursor. A layer hands the next one a
+ * sub-reader narrowed to what its header declares (rd_sub), so bytes that do not
+ * belong to the inner layer (Ethernet padding) can never be read as its.
  */
 #ifndef SYNACK_READER_H
 #define SYNACK_READER_H
@@ -17,11 +17,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Sticky error codes of a reader. */
+/* Sticky error codes of a reader. The reader knows only the captured bytes, so its one
+ * error is truncation; a header that contradicts itself or a declared length
+ * (malformed) is judged by the layer, which knows the lengths on the wire. */
 enum {
     RD_OK = 0,
-    RD_TRUNCATED = 1, /* a read ran past the captured bytes */
-    RD_MALFORMED = 2, /* a field contradicts the spec (set by the caller with rd_fail) */
+    RD_TRUNCATED = 1, /* a read ran past the window (the captured bytes) */
 };
 
 struct reader {
@@ -30,6 +31,19 @@ struct reader {
     uint32_t off;        /* cursor, 0..len */
     int err;             /* RD_OK until the first failure, then sticky */
 };
+
+/* Loads from a span that rd_bytes has already checked: read a whole fixed header with
+ * one check, then pick its fields at their offsets. Never use them on bytes the reader
+ * has not vouched for. */
+static inline uint16_t ld_be16(const uint8_t *b)
+{
+    return (uint16_t)((unsigned)b[0] << 8 | b[1]);
+}
+
+static inline uint32_t ld_be32(const uint8_t *b)
+{
+    return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+}
 
 /* A reader over len bytes at base, cursor at 0. */
 static inline struct reader rd_make(const uint8_t *base, uint32_t len)
@@ -48,13 +62,6 @@ static inline uint32_t rd_left(const struct reader *r)
 static inline const uint8_t *rd_cur(const struct reader *r)
 {
     return r->base + r->off;
-}
-
-/* Record an error unless one is already there (the first error wins). */
-static inline void rd_fail(struct reader *r, int err)
-{
-    if (!r->err)
-        r->err = err;
 }
 
 /* Are n more bytes available?  On no, sets RD_TRUNCATED and returns 0. */
@@ -82,7 +89,7 @@ static inline uint16_t rd_be16(struct reader *r)
         return 0;
     const uint8_t *b = r->base + r->off;
     r->off += 2;
-    return (uint16_t)((unsigned)b[0] << 8 | b[1]);
+    return ld_be16(b);
 }
 
 static inline uint32_t rd_be32(struct reader *r)
@@ -91,7 +98,7 @@ static inline uint32_t rd_be32(struct reader *r)
         return 0;
     const uint8_t *b = r->base + r->off;
     r->off += 4;
-    return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+    return ld_be32(b);
 }
 
 static inline uint32_t rd_le32(struct reader *r)
@@ -122,17 +129,6 @@ static inline const uint8_t *rd_bytes(struct reader *r, uint32_t n)
     return b;
 }
 
-/* Copy n bytes into dst and move past; dst is left untouched on failure. */
-static inline int rd_copy(struct reader *r, void *dst, uint32_t n)
-{
-    const uint8_t *b = rd_bytes(r, n);
-    if (!b)
-        return 0;
-    for (uint32_t i = 0; i < n; i++)
-        ((uint8_t *)dst)[i] = b[i];
-    return 1;
-}
-
 /* Peek at the byte n positions past the cursor without moving; 0 and RD_TRUNCATED if absent. */
 static inline uint8_t rd_peek(struct reader *r, uint32_t n)
 {
@@ -141,16 +137,10 @@ static inline uint8_t rd_peek(struct reader *r, uint32_t n)
     return r->base[r->off + n];
 }
 
-/* Shrink the window so that it ends at most n bytes past the cursor (never grows it).
- * Used to trim what lies beyond a declared length, e.g. Ethernet padding. */
-static inline void rd_narrow(struct reader *r, uint32_t n)
-{
-    if (!r->err && n < r->len - r->off)
-        r->len = r->off + n;
-}
-
-/* A new reader over the rest of r's window (from the cursor), clipped to at most n
- * bytes.  The sub-reader inherits r's error. r is not moved. */
+/* A new reader over the rest of r's window (from the cursor), narrowed to at most n
+ * bytes: what a header declares as its content, so bytes past it (Ethernet padding)
+ * can never be read as the inner layer's. The sub-reader inherits r's error; r is not
+ * moved. */
 static inline struct reader rd_sub(const struct reader *r, uint32_t n)
 {
     uint32_t left = rd_left(r);

@@ -187,7 +187,10 @@ struct tcp_opt {
 
 /* Walk TCP options.  *off starts at 0.  Returns 1 and fills *o with the next option,
  * 0 at the end (no bytes left, or after EOL), -1 when the option at *off has a bad
- * length (runs past opts_len, or shorter than 2).  Pure. */
+ * length (runs past opts_len, or shorter than 2, or wrong for a TCPOPT_* kind above:
+ * MSS 4, WSCALE 3, SACK_PERM 2, TIMESTAMP 10, SACK 2+8n with n 1..4, TFO 2 or 6..18;
+ * so a returned option's data can be read by its kind).  data is NULL when len <= 2.
+ * Pure. */
 int tcp_opt_next(const uint8_t *opts, uint32_t opts_len, uint32_t *off, struct tcp_opt *o);
 
 /* Internet checksum helpers (RFC 1071), exposed for tests and the capture generator.
