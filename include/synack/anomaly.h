@@ -52,11 +52,7 @@
       "RST inside the window but not at the expected sequence (RFC 5961: answered by a challenge ACK, ignored)") \
     X(TCP_RST_OUT_OF_WINDOW, "tcp.rst_out_of_window", "RST outside the receive window, ignored")   \
     X(TCP_ACKED_UNSEEN, "tcp.acked_unseen", "ACK for data the capture never showed")               \
-    X(TCP_PREV_NOT_CAPTURED, "tcp.prev_not_captured", "gap in sequence space before this segment")  \
-    X(TCP_DATA_AFTER_FIN, "tcp.data_after_fin", "data beyond the sender's own FIN")                \
-    X(TCP_SYN_SEQ_CHANGED, "tcp.syn_seq_changed", "retransmitted SYN with a different sequence number") \
-    X(TCP_SEGMENT_ABOVE_MSS, "tcp.above_mss",                                                      \
-      "payload plus options larger than the MSS the receiver announced (segmentation offload super-segment)")
+    X(TCP_PREV_NOT_CAPTURED, "tcp.prev_not_captured", "gap in sequence space before this segment")
 
 enum anomaly {
 #define SYNACK_ANOMALY_ENUM(id, name, desc) ANOMALY_##id,
