@@ -67,14 +67,19 @@ static void zeek_history(struct conn *c, const struct zeek_seg *s)
     bool syn = f & TCP_SYN, fin = f & TCP_FIN, rst = f & TCP_RST;
     /* A SYN/ACK from the originator that is followed by the other side's ACK or data:
      * Zeek flips the roles and rewrites "H" as "^h".  The tracker already made the
-     * SYN/ACK's sender the server, so only the '^' is missing. */
+     * SYN/ACK's sender the server, so only the '^' is missing.  Zeek's test is on the
+     * history being exactly "H": a retransmitted SYN/ACK (no letter) keeps it pending. */
     if (c->pending_flip) {
-        if (s->dir == ROLE_CLIENT && !syn && !fin && !rst) {
+        bool only_h = strcmp(c->history, "h") == 0;
+        if (only_h && s->dir == ROLE_CLIENT && !syn && !fin && !rst) {
             memmove(c->history + 1, c->history, (size_t)c->hist_len + 1);
             c->history[0] = '^';
             c->hist_len++;
+            c->flipped = 1;
+            c->pending_flip = 0;
+        } else if (c->hist_len > 0 && !only_h) {
+            c->pending_flip = 0;
         }
-        c->pending_flip = 0;
     }
     if (syn + fin + rst >= 2) {
         if (fin && rst)
@@ -97,8 +102,21 @@ static void zeek_history(struct conn *c, const struct zeek_seg *s)
     const struct tcp_endpoint *me = &c->ep[s->dir], *peer = &c->ep[1 - s->dir];
     if (s->win == 0 && !rst && !peer->fin_seen && me->zstate != ZS_RESET)
         scaled(c, 'W', LOG_W, s->dir);
-    if (s->gap)
-        scaled(c, 'G', LOG_G, s->dir);
+}
+
+/* Zeek counts a content gap only while both sides are cleanly established or closing
+ * (TCP_Reassembler.cc established_or_cleanly_closing). */
+static bool clean(const struct tcp_endpoint *e)
+{
+    return e->zstate == ZS_ESTABLISHED || (e->zstate == ZS_CLOSED && e->zprev == ZS_ESTABLISHED);
+}
+
+/* A gap in the peer's data revealed by this segment's ACK: the letter goes to the
+ * direction of the data (TCP_Endpoint::Gap), after the state update (AckReceived). */
+static void zeek_gap(struct conn *c, const struct zeek_seg *s)
+{
+    if (s->gap && clean(&c->ep[0]) && clean(&c->ep[1]))
+        scaled(c, 'G', LOG_G, (enum role)(1 - s->dir));
 }
 
 /* ---------------------------------------------------------------- Zeek endpoint states */
@@ -120,14 +138,16 @@ static void zeek_update_state(struct conn *c, const struct zeek_seg *s)
     switch ((enum zeek_state)e->zstate) {
     case ZS_INACTIVE:
         if (syn && !rst && !fin) {
-            if (orig) {
+            if (orig || c->pending_flip) {
+                /* the originator; for a SYN/ACK seen first, the side Zeek takes for the
+                 * originator until it flips the roles */
                 zset(e, ack ? ZS_SYN_ACK_SENT : ZS_SYN_SENT);
-            } else if (ack) {
+            } else {
+                /* a responder SYN, with or without ACK (a bare one crosses the
+                 * originator's: simultaneous open), establishes both sides */
                 zset(e, ZS_ESTABLISHED);
                 if (peer->zstate == ZS_SYN_SENT)
                     zset(peer, ZS_ESTABLISHED);
-            } else {
-                zset(e, ZS_SYN_SENT);
             }
         } else if (rst) {
             zset(e, ZS_RESET);
@@ -172,6 +192,7 @@ void zeek_on_segment(struct conn *c, const struct zeek_seg *s)
 {
     zeek_history(c, s);
     zeek_update_state(c, s);
+    zeek_gap(c, s);
 }
 
 /* ---------------------------------------------------------------- conn_state */

@@ -21,7 +21,8 @@ struct zeek_seg {
     uint32_t len;      /* payload length */
     uint32_t win;      /* scaled window */
     bool retransmit;   /* payload whose end does not pass the highest seq seen (Zeek 'T') */
-    bool gap;          /* the tracker found a content gap in this direction ('G') */
+    bool gap;          /* this segment's ACK revealed a content gap in the peer's data
+                          ('G' in the peer's direction) */
 };
 
 /* Append a letter to the history (no repeat rules; '^' and case as given). */

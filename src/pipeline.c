@@ -112,6 +112,8 @@ int pipeline_run(struct pipeline *pl, char *err, size_t errlen)
             pipeline_frame(pl, pl->totals.packets + 1, sp.ts_ns, sp.data, sp.caplen, sp.len);
             continue;
         }
+        if (rc == 2)
+            return 2; /* non-blocking live source: nothing waiting now */
         if (rc == -2) {
             pl->totals.interrupted = true;
             return 0;

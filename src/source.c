@@ -26,6 +26,7 @@ struct source {
     pcap_dumper_t *dumper; /* -w */
     bool dump_flush;
     bool live;
+    bool nonblock;
     int nano;              /* timestamps delivered in ns by libpcap */
     volatile sig_atomic_t broken;
     char name[256];        /* file or interface, for messages */
@@ -226,8 +227,11 @@ int source_next(struct source *s, struct source_pkt *pkt, char *err, size_t errl
             }
             return 1;
         }
-        if (rc == 0) /* live timeout expired with nothing: loop (checks the break flag) */
+        if (rc == 0) { /* nothing yet: say so, or loop (checking the break flag) */
+            if (s->nonblock)
+                return 2;
             continue;
+        }
         if (rc == PCAP_ERROR_BREAK)
             return s->broken ? -2 : 0;
         source_err(err, errlen, s->name, pcap_geterr(s->pcap));
@@ -239,6 +243,15 @@ void source_break(struct source *s)
 {
     s->broken = 1;
     pcap_breakloop(s->pcap);
+}
+
+int source_set_nonblock(struct source *s)
+{
+    char perr[PCAP_ERRBUF_SIZE];
+    if (!s->live || pcap_setnonblock(s->pcap, 1, perr) < 0)
+        return -1;
+    s->nonblock = true;
+    return 0;
 }
 
 int source_fd(const struct source *s)

@@ -40,6 +40,7 @@ struct tcp_tracker {
     uint32_t pending_end;      /* slot whose connection closed at the previous packet */
     struct track_info *ti;     /* the packet being processed (events go there) */
     const struct packet *pkt;
+    int64_t timer_ns;          /* when the timer firing now expired (pkt NULL) */
     struct tcp_tracker_stats st;
 };
 
@@ -132,7 +133,7 @@ static void set_state(struct tcp_tracker *t, struct conn *c, enum role r, enum t
     if (e->state == to)
         return;
     struct tcp_event ev = {
-        .ts_ns = t->pkt ? t->pkt->ts_ns : c->last_ns,
+        .ts_ns = t->pkt ? t->pkt->ts_ns : t->timer_ns,
         .frame = t->pkt ? t->pkt->n : c->last_frame,
         .conn = c->id,
         .endpoint = r,
@@ -186,7 +187,7 @@ static void on_flow_end(void *ctx, uint32_t slot, enum flow_end_reason why)
             t->pkt = NULL; /* a timer, not a packet, causes this */
             struct track_info *ti = t->ti;
             t->ti = NULL;
-            c->last_ns += 2 * t->o.msl_ns;
+            t->timer_ns = c->last_ns + 2 * t->o.msl_ns;
             set_state(t, c, (enum role)r, TCPS_CLOSED, "2*MSL timer expired");
             t->pkt = saved;
             t->ti = ti;
@@ -321,8 +322,11 @@ static void analyse_data(struct tcp_tracker *t, struct conn *c, struct seg *s)
     if (f & TCP_RST)
         return; /* a RST carries no sequence space */
 
+    /* Zeek's 'T' has no keep-alive exception: any payload not passing the highest seq */
+    s->zeek_retransmit = s->len > 0 && s->end <= S->max_end;
+
     /* keep-alive and zero-window probes: one byte (or none) below snd.nxt */
-    if (s->len <= 1 && !(f & (TCP_SYN | TCP_FIN)) && S->max_end > 1 &&
+    if (s->len <= 1 && !(f & (TCP_SYN | TCP_FIN)) && S->max_end >= 1 &&
         s->start == S->max_end - 1 && s->end <= S->max_end) {
         if (R->ack_seen && R->last_win == 0) {
             S->window_probes++;
@@ -339,8 +343,11 @@ static void analyse_data(struct tcp_tracker *t, struct conn *c, struct seg *s)
     }
     if (seglen == 0)
         return;
+    /* the first SYN/ACK after its own bare SYN (simultaneous open, RFC 9293 figure 7)
+     * repeats the SYN by protocol, not because it was lost */
+    if ((f & TCP_SYN) && (f & TCP_ACK) && S->syn_seen && !S->ack_seen && s->end <= S->max_end)
+        return;
 
-    s->zeek_retransmit = s->len > 0 && s->end <= S->max_end;
     if (s->start >= S->max_end) {
         if (s->start > S->max_end && S->seen) {
             s->gap_seq = true;
@@ -388,6 +395,7 @@ static void analyse_ack(struct tcp_tracker *t, struct conn *c, struct seg *s)
         s->ack_valid = true;
         bool pure = s->len == 0 && !(f & (TCP_SYN | TCP_FIN | TCP_RST));
         bool dup = pure && S->ack_seen && tcp->ack == S->last_ack && tcp->win == S->last_win &&
+                   tcp->win != 0 &&
                    R->max_end > s->ack && !ti->keepalive && !ti->window_probe;
         if (dup) {
             S->dup_acks++;
@@ -396,8 +404,9 @@ static void analyse_ack(struct tcp_tracker *t, struct conn *c, struct seg *s)
         } else if (!S->ack_seen || (int32_t)(tcp->ack - S->last_ack) > 0) {
             S->dup_ack_count = 0;
         }
-        if (!(f & TCP_RST)) {
-            /* data acknowledged that the capture never showed */
+        if (!(f & (TCP_RST | TCP_SYN))) {
+            /* data acknowledged that the capture never showed (a SYN/ACK's ack
+             * concerns only the SYN, and a RST's is not trusted) */
             if (R->hole && s->ack >= R->hole_hi) {
                 R->bytes_missed += (uint64_t)(R->hole_hi - R->hole_lo);
                 R->hole = 0;
@@ -408,9 +417,9 @@ static void analyse_ack(struct tcp_tracker *t, struct conn *c, struct seg *s)
                 R->max_end = s->ack;
                 s->gap_ack = true;
             }
-            if (s->ack > R->acked)
-                R->acked = s->ack;
         }
+        if (!(f & TCP_RST) && s->ack > R->acked)
+            R->acked = s->ack;
         if (!S->ack_seen || (int32_t)(tcp->ack - S->last_ack) > 0)
             S->last_ack = tcp->ack;
         S->ack_seen = 1;
@@ -426,6 +435,14 @@ static void analyse_ack(struct tcp_tracker *t, struct conn *c, struct seg *s)
 
 /* ---------------------------------------------------------------- RST acceptability */
 
+/* Does the segment acknowledge R's SYN, i.e. ISS < SEG.ACK =< SND.NXT (RFC 9293
+ * 3.10.7.3)?  With data on the SYN (TCP Fast Open) the peer may acknowledge the SYN
+ * alone (RFC 7413 4.2.2). */
+static bool acks_syn(const struct seg *s, const struct tcp_endpoint *R)
+{
+    return s->ack_valid && R->isn_known && s->ack >= 1 && s->ack <= R->max_end;
+}
+
 /* RFC 5961 as Linux applies it: in SYN_SENT a RST must acknowledge the SYN; otherwise
  * it must sit exactly at the next expected sequence number.  In the window but not
  * exact: a challenge ACK answers it and it is ignored; outside: ignored. */
@@ -434,7 +451,7 @@ static bool rst_acceptable(struct tcp_tracker *t, struct conn *c, struct seg *s)
     struct tcp_endpoint *S = &c->ep[s->sr], *R = &c->ep[s->rr];
     struct packet *p = (struct packet *)t->pkt;
     if (R->state == TCPS_SYN_SENT)
-        return (s->flags & TCP_ACK) && R->isn_known && s->ack_valid && s->ack == R->max_end;
+        return acks_syn(s, R);
     if (!S->seen || !R->seen)
         return true; /* nothing to check against */
     if (s->start == S->max_end)
@@ -492,6 +509,11 @@ static void sender_transition(struct tcp_tracker *t, struct conn *c, struct seg 
         if (S->state == TCPS_UNKNOWN || S->state == TCPS_CLOSED) {
             assume_state(c, s->sr, TCPS_CLOSED);
             set_state(t, c, s->sr, TCPS_SYN_SENT, "sent SYN (active open)");
+            /* SYN crossing SYN: the peer's SYN reaches this side as well (RFC 9293
+             * 3.5, figure 7), each side goes on to SYN_RECEIVED */
+            if (R->state == TCPS_SYN_SENT)
+                set_state(t, c, s->sr, TCPS_SYN_RECEIVED,
+                          "received SYN (simultaneous open)");
         }
         return;
     }
@@ -500,6 +522,8 @@ static void sender_transition(struct tcp_tracker *t, struct conn *c, struct seg 
             assume_state(c, s->sr, TCPS_LISTEN);
             set_state(t, c, s->sr, TCPS_SYN_RECEIVED, "sent SYN/ACK (passive open)");
         } else if (S->state == TCPS_SYN_SENT) {
+            c->simultaneous_open = 1;
+            c->hs_bits |= HS_SIM;
             set_state(t, c, s->sr, TCPS_SYN_RECEIVED, "sent SYN/ACK (simultaneous open)");
         }
         return;
@@ -533,6 +557,13 @@ static void sender_transition(struct tcp_tracker *t, struct conn *c, struct seg 
 
 /* ---------------------------------------------------------------- receiver handlers */
 
+/* Nothing left of the connection at this endpoint (LISTEN: back to listening after a
+ * RST in SYN_RECEIVED). */
+static bool closed_or_unseen(const struct tcp_endpoint *e)
+{
+    return e->state == TCPS_CLOSED || e->state == TCPS_UNKNOWN || e->state == TCPS_LISTEN;
+}
+
 typedef void (*recv_handler)(struct tcp_tracker *, struct conn *, struct seg *);
 
 static void recv_syn_sent(struct tcp_tracker *t, struct conn *c, struct seg *s)
@@ -547,7 +578,7 @@ static void recv_syn_sent(struct tcp_tracker *t, struct conn *c, struct seg *s)
         return;
     }
     if ((f & TCP_SYN) && (f & TCP_ACK)) {
-        if (s->ack_valid && s->ack == R->max_end) {
+        if (acks_syn(s, R)) {
             set_state(t, c, s->rr, TCPS_ESTABLISHED, "received SYN/ACK");
         } else {
             ((struct packet *)t->pkt)->anomalies |= ANOMALY_BIT(ANOMALY_TCP_SYNACK_WRONG_ACK);
@@ -635,7 +666,12 @@ static void receiver_transition(struct tcp_tracker *t, struct conn *c, struct se
 {
     struct tcp_endpoint *R = &c->ep[s->rr];
     if ((s->flags & TCP_RST) && R->state != TCPS_SYN_SENT) {
-        if (s->rst_ok && R->state != TCPS_UNKNOWN && R->state != TCPS_CLOSED)
+        if (!s->rst_ok || closed_or_unseen(R))
+            return;
+        /* RFC 9293 3.10.7.4: a connection that came from a passive OPEN returns to LISTEN */
+        if (R->state == TCPS_SYN_RECEIVED && !c->simultaneous_open)
+            set_state(t, c, s->rr, TCPS_LISTEN, "received RST: back to LISTEN");
+        else
             set_state(t, c, s->rr, TCPS_CLOSED, "received RST (connection aborted)");
         return;
     }
@@ -672,13 +708,14 @@ static void note_handshake(struct tcp_tracker *t, struct conn *c, struct seg *s,
     int64_t ts = t->pkt->ts_ns;
     if ((f & TCP_SYN) && !(f & TCP_ACK) && s->sr == ROLE_CLIENT) {
         c->hs_bits |= HS_SYN;
-        c->syn_ns = ts; /* the last SYN is the one a SYN/ACK answers */
+        if (!(c->hs_bits & HS_SYNACK))
+            c->syn_ns = ts; /* the last SYN before the SYN/ACK is the one it answers */
     } else if ((f & TCP_SYN) && (f & TCP_ACK) && s->sr == ROLE_SERVER) {
         if (!(c->hs_bits & HS_SYNACK))
             c->synack_ns = ts;
         c->hs_bits |= HS_SYNACK;
     } else if (server_before == TCPS_SYN_RECEIVED && c->ep[ROLE_SERVER].state != TCPS_SYN_RECEIVED &&
-               s->sr == ROLE_CLIENT && (f & TCP_ACK)) {
+               s->sr == ROLE_CLIENT && (f & TCP_ACK) && !(f & TCP_RST)) {
         c->hs_bits |= HS_ACK;
         c->ack_ns = ts;
     }
@@ -724,11 +761,6 @@ static void note_close(struct conn *c, struct seg *s)
         c->rst_by = (int8_t)s->sr;
         c->close = (uint8_t)(s->sr == ROLE_CLIENT ? CLOSE_RST_CLIENT : CLOSE_RST_SERVER);
     }
-}
-
-static bool closed_or_unseen(const struct tcp_endpoint *e)
-{
-    return e->state == TCPS_CLOSED || e->state == TCPS_UNKNOWN;
 }
 
 static enum flow_class class_of(const struct conn *c)
@@ -804,8 +836,12 @@ static uint32_t create_conn(struct tcp_tracker *t, const struct flow_key *k, boo
     bool sender_server;
     if (f & TCP_SYN) {
         sender_server = (f & TCP_ACK) != 0;
-        if (sender_server)
+        if (sender_server && midstream_sender_is_server(tcp->sport, tcp->dport)) {
+            zeek_history_put(c, '^'); /* Zeek flips a first packet from a server port */
+            c->flipped = 1;
+        } else if (sender_server) {
             c->pending_flip = 1; /* Zeek: "H", then "^h" once the other side answers */
+        }
     } else {
         sender_server = midstream_sender_is_server(tcp->sport, tcp->dport);
         c->midstream = 1;

@@ -74,6 +74,20 @@ static const char *icmp_name(int v6, uint8_t type)
     }
 }
 
+/* Names of option kinds synack shows but does not decode (IANA registry). */
+static const char *tcp_option_name(uint8_t kind)
+{
+    switch (kind) {
+    case 19: return "md5";
+    case 28: return "uto";
+    case 29: return "tcp-ao";
+    case 30: return "mptcp";
+    case 253:
+    case 254: return "exp";
+    default: return NULL;
+    }
+}
+
 /* ---------------------------------------------------------------- flags */
 
 void textfmt_flags(char *out, uint8_t f)
@@ -285,8 +299,12 @@ void textfmt_tcp_options(struct outbuf *b, const struct pkt_tcp *tcp, uint32_t s
             }
             break;
         default:
-            outbuf_puts(b, "unknown-");
-            outbuf_u64(b, o.kind);
+            if (tcp_option_name(o.kind)) {
+                outbuf_puts(b, tcp_option_name(o.kind));
+            } else {
+                outbuf_puts(b, "unknown-");
+                outbuf_u64(b, o.kind);
+            }
             if (dl) {
                 outbuf_puts(b, " 0x");
                 for (unsigned i = 0; i < dl; i++)

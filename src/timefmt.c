@@ -79,13 +79,12 @@ static void put_date(struct outbuf *b, int64_t days, char sep)
     outbuf_putc(b, sep);
 }
 
-/* A duration as tcpdump's -ttt prints it: H:MM:SS.frac, never negative. */
+/* A duration as tcpdump's -ttt prints it: a sign column, then HH:MM:SS.frac. */
 static void put_delta(struct timefmt *tf, struct outbuf *b, int64_t delta)
 {
-    if (delta < 0) {
-        outbuf_putc(b, '-');
+    outbuf_putc(b, delta < 0 ? '-' : ' '); /* tcpdump's sign column */
+    if (delta < 0)
         delta = -delta;
-    }
     int64_t s = delta / 1000000000;
     outbuf_u64w(b, (uint64_t)(s / 3600), 2);
     outbuf_putc(b, ':');

@@ -37,7 +37,8 @@ void pipeline_frame(struct pipeline *pl, uint64_t n, int64_t ts_ns, const uint8_
                     uint32_t caplen, uint32_t len);
 
 /* Read the source to its end (or -c, or a break).  Returns 0 at a clean end or break,
- * -1 on a read error (reason in err; what was read before it has been processed). */
+ * -1 on a read error (reason in err; what was read before it has been processed), and
+ * 2 when a non-blocking live source has nothing waiting (call again later). */
 int pipeline_run(struct pipeline *pl, char *err, size_t errlen);
 
 /* End of input: report open connections, totals; then free tracker and sinks (not the

@@ -63,9 +63,13 @@ struct sink_opts {
     bool ascii;         /* -A */
     bool hex;           /* -X */
     bool live;          /* flush after every packet */
+    bool color;         /* ANSI colours (ladder; only on a terminal without NO_COLOR) */
+    uint64_t conn;      /* --conn: only this connection (ladder), 0 = all */
 };
 
 struct sink *sink_text_new(const struct sink_opts *o);
 struct sink *sink_json_new(const struct sink_opts *o);
+/* ASCII ladder diagram, one per connection, printed at finish (sink_ladder.c). */
+struct sink *sink_ladder_new(const struct sink_opts *o);
 
 #endif

@@ -58,11 +58,16 @@ int source_dump_open(struct source *s, const char *path, bool flush_each, char *
 int source_datalink(const struct source *s);
 
 /* Next packet.  Returns 1 with *pkt filled, 0 at the end of a file, -2 when
- * source_break() was called, -1 on a read error (reason in err). */
+ * source_break() was called, -1 on a read error (reason in err), and for a live source
+ * in non-blocking mode 2 when no packet is waiting. */
 int source_next(struct source *s, struct source_pkt *pkt, char *err, size_t errlen);
 
 /* Async-signal-safe: make the current or next source_next() return -2. */
 void source_break(struct source *s);
+
+/* Live capture: make source_next() return 2 instead of waiting (for a caller that
+ * polls source_fd() beside other descriptors).  Returns 0 or -1. */
+int source_set_nonblock(struct source *s);
 
 /* Selectable descriptor for live capture (-1 for files). */
 int source_fd(const struct source *s);

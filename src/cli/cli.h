@@ -14,6 +14,9 @@
 /* synack [options] [FILTER...]: read a file or capture live. */
 int cmd_capture(int argc, char **argv);
 
+/* synack lab [SCENARIO...]: run the TCP lab in a private namespace and watch it. */
+int cmd_lab(int argc, char **argv);
+
 /* Print "synack: <message>" on stderr (one line). */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -29,6 +29,7 @@ struct capture_opts {
     unsigned mode;      /* SINK_* bits; 0 = the format's default */
     struct sink_opts sink;
     int t_count;
+    bool ladder;        /* --ladder: diagrams instead of packet lines */
     struct tcp_tracker_opts trk;
     char *filter;
 };
@@ -92,6 +93,8 @@ static void usage(FILE *f)
             "  -v             IP fields, checksum state and frame length\n"
             "  -A             TCP payload as text\n"
             "  -X             TCP payload as hex and text\n"
+            "  --ladder       a ladder diagram per connection instead of packet lines\n"
+            "  --conn ID      only connection ID in the ladder\n"
             "Tracking:\n"
             "  --max-conns N  connections tracked at once (default 524288); the oldest\n"
             "                 half-open, then least recently active, are evicted\n"
@@ -121,6 +124,8 @@ enum {
     OPT_PROMISC,
     OPT_NANO,
     OPT_VERSION,
+    OPT_LADDER,
+    OPT_CONN,
 };
 
 static const struct option long_opts[] = {
@@ -131,6 +136,8 @@ static const struct option long_opts[] = {
     {"msl", required_argument, NULL, OPT_MSL},
     {"promisc", no_argument, NULL, OPT_PROMISC},
     {"nano", no_argument, NULL, OPT_NANO},
+    {"ladder", no_argument, NULL, OPT_LADDER},
+    {"conn", required_argument, NULL, OPT_CONN},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -163,7 +170,8 @@ static int parse_options(int argc, char **argv, struct capture_opts *o)
     tcp_tracker_default_opts(&o->trk);
     int c;
     uint64_t v;
-    while ((c = getopt_long(argc, argv, "r:i:w:Uc:s:B:nSZ:teo:vqAXhDp", long_opts, NULL)) != -1) {
+    opterr = 0; /* our own one-line messages, named "synack:" */
+    while ((c = getopt_long(argc, argv, ":r:i:w:Uc:s:B:nSZ:teo:vqAXhDp", long_opts, NULL)) != -1) {
         switch (c) {
         case 'r': o->src.file = optarg; break;
         case 'i': o->src.iface = optarg; break;
@@ -222,6 +230,14 @@ static int parse_options(int argc, char **argv, struct capture_opts *o)
         case OPT_SUMMARY: o->mode = SINK_SUMMARY; break;
         case OPT_PROMISC: o->src.promisc = true; break;
         case OPT_NANO: o->sink.nano = true; break;
+        case OPT_LADDER: o->ladder = true; break;
+        case OPT_CONN:
+            if (parse_u64(optarg, UINT64_MAX, &v) || v == 0) {
+                cli_error("--conn: '%s' is not a connection id", optarg);
+                return EXIT_USAGE;
+            }
+            o->sink.conn = v;
+            break;
         case OPT_MAX_CONNS:
             if (parse_u64(optarg, 1u << 26, &v) || v == 0) {
                 cli_error("--max-conns: '%s' is not a count from 1 to %u", optarg, 1u << 26);
@@ -243,7 +259,15 @@ static int parse_options(int argc, char **argv, struct capture_opts *o)
             break;
         case OPT_VERSION: printf("synack 0.1.0 (%s)\n", pcap_lib_version()); return -1;
         case 'h': usage(stdout); return -1;
-        default: usage(stderr); return EXIT_USAGE;
+        case ':':
+            cli_error("option %s needs an argument (synack --help)", argv[optind - 1]);
+            return EXIT_USAGE;
+        default:
+            if (optopt)
+                cli_error("unknown option -%c (synack --help)", optopt);
+            else
+                cli_error("unknown option %s (synack --help)", argv[optind - 1]);
+            return EXIT_USAGE;
         }
     }
     if (o->t_count > 5) {
@@ -294,6 +318,8 @@ static unsigned default_mode(const struct capture_opts *o)
 {
     if (o->mode)
         return o->mode;
+    if (o->ladder && o->format == OUT_TEXT)
+        return SINK_SUMMARY | SINK_TOTALS;
     return o->format == OUT_JSON ? SINK_PACKETS | SINK_EVENTS | SINK_SUMMARY | SINK_TOTALS
                                  : SINK_PACKETS | SINK_SUMMARY | SINK_TOTALS;
 }
@@ -355,6 +381,9 @@ int cmd_capture(int argc, char **argv)
     o.sink.fd = STDOUT_FILENO;
     o.sink.time_mode = o.t_count; /* enum time_mode follows tcpdump's -t count */
     o.sink.live = o.src.iface != NULL;
+    o.sink.color = isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
+    if (o.ladder)
+        pipeline_add_sink(&pl, sink_ladder_new(&o.sink));
     pipeline_add_sink(&pl, o.format == OUT_JSON ? sink_json_new(&o.sink) : sink_text_new(&o.sink));
 
     g_src = src;

@@ -2,6 +2,7 @@
  *
  * Pipeline place: command line -> subcommand -> pipeline.
  *   synack [capture options] [FILTER...]   read a file (-r) or capture live (-i)
+ *   synack lab [SCENARIO...]                run the TCP lab in a namespace and watch it
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -26,5 +27,7 @@ void cli_error(const char *fmt, ...)
 
 int main(int argc, char **argv)
 {
+    if (argc > 1 && strcmp(argv[1], "lab") == 0)
+        return cmd_lab(argc - 1, argv + 1);
     return cmd_capture(argc, argv);
 }
