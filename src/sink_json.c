@@ -391,6 +391,7 @@ static void json_finish(struct sink *s, const struct run_totals *t)
             key_u64(b, "received", t->src.received);
             key_u64(b, "dropped", t->src.dropped);
             key_u64(b, "ifdropped", t->src.ifdropped);
+            key_bool(b, "inconclusive", t->src.dropped + t->src.ifdropped > 0);
         }
         key_bool(b, "interrupted", t->interrupted);
         end_line(j);

@@ -611,9 +611,14 @@ void textfmt_totals(struct outbuf *b, const struct run_totals *t)
         if (t->anomalies[i])
             outbuf_printf(b, "  %-26s %llu  %s\n", anomaly_name((enum anomaly)i),
                           (unsigned long long)t->anomalies[i], anomaly_desc((enum anomaly)i));
-    if (t->src.live && t->src.have_kernel_stats)
+    if (t->src.live && t->src.have_kernel_stats) {
         outbuf_printf(b, "Capture: %llu packets received by filter, %llu dropped by kernel "
                          "(buffer full), %llu dropped by interface\n",
                       (unsigned long long)t->src.received, (unsigned long long)t->src.dropped,
                       (unsigned long long)t->src.ifdropped);
+        if (t->src.dropped + t->src.ifdropped > 0)
+            outbuf_puts(b, "Inconclusive: packets were dropped before synack saw them; every "
+                           "verdict above that depends on them (states, bytes, close) may be "
+                           "wrong. Capture with a larger -B buffer.\n");
+    }
 }

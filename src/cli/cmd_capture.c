@@ -386,6 +386,11 @@ int cmd_capture(int argc, char **argv)
         pipeline_add_sink(&pl, sink_ladder_new(&o.sink));
     pipeline_add_sink(&pl, o.format == OUT_JSON ? sink_json_new(&o.sink) : sink_text_new(&o.sink));
 
+    if (o.src.iface) { /* as tcpdump does: the capture is running from here on */
+        const char *dn = pcap_datalink_val_to_name(dlt);
+        fprintf(stderr, "synack: listening on %s, link-type %s, snapshot length %d bytes\n",
+                o.src.iface, dn ? dn : "?", o.src.snaplen > 0 ? o.src.snaplen : 262144);
+    }
     g_src = src;
     set_signals();
     rc = pipeline_run(&pl, err, sizeof err);
