@@ -84,9 +84,14 @@ def check(synack, d, name, golden):
     if os.path.exists(prog):
         for line in open(prog):
             m = re.match(r"sent (\d+) bytes, received (\d+) bytes, close (\w+), local port (\d+)", line)
-            if not m:
+            f = re.match(r"received (\d+) bytes into (\S+), local port (\d+)", line)
+            if f:  # the file client: request "NAME\n", response "OK <len>\n" + the file
+                n = int(f[1])
+                sent, recv, mode, port = None, n + len("OK %d\n" % n), "passive", int(f[3])
+            elif not m:
                 continue
-            sent, recv, mode, port = int(m[1]), int(m[2]), m[3], int(m[4])
+            else:
+                sent, recv, mode, port = int(m[1]), int(m[2]), m[3], int(m[4])
             # the i-th run from a port is the i-th connection from it (port reuse)
             mine = [c for c in conns if c["client"]["port"] == port]
             i = seen_port.get(port, 0)
@@ -97,8 +102,8 @@ def check(synack, d, name, golden):
             c = mine[i]
             if c["midstream"]:
                 pass  # the capture starts after some of the bytes: nothing to compare
-            elif c["client"]["bytes"] != sent or c["server"]["bytes"] != recv:
-                problems.append("conn %d: client says %d/%d bytes, synack %d/%d" % (
+            elif (sent is not None and c["client"]["bytes"] != sent) or c["server"]["bytes"] != recv:
+                problems.append("conn %d: client says %s/%d bytes, synack %d/%d" % (
                     c["id"], sent, recv, c["client"]["bytes"], c["server"]["bytes"]))
             want_closer = {"fin": "client", "half": "client", "rst": "client",
                            "passive": "server"}.get(mode)
