@@ -3,6 +3,8 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -14,14 +16,40 @@ void outbuf_init(struct outbuf *b, int fd)
     b->fd = fd;
     b->len = 0;
     b->failed = false;
+    b->lossy = false;
     b->written = 0;
+    b->dropped_bytes = b->dropped_lines = 0;
+}
+
+/* Lossy mode: is there room for a PIPE_BUF-sized write right now? */
+static bool writable_now(int fd)
+{
+    struct pollfd p = {.fd = fd, .events = POLLOUT};
+    return poll(&p, 1, 0) == 1 && (p.revents & POLLOUT);
 }
 
 void outbuf_flush(struct outbuf *b)
 {
     size_t off = 0;
     while (off < b->len && !b->failed) {
-        ssize_t w = write(b->fd, b->data + off, b->len - off);
+        size_t n = b->len - off;
+        if (b->lossy) {
+            if (!writable_now(b->fd)) {
+                b->dropped_bytes += n;
+                for (size_t i = off; i < b->len; i++)
+                    b->dropped_lines += b->data[i] == '\n';
+                break;
+            }
+            if (n > PIPE_BUF) { /* a pipe with POLLOUT takes PIPE_BUF bytes at once */
+                n = PIPE_BUF;
+                size_t k = n;
+                while (k > 0 && b->data[off + k - 1] != '\n')
+                    k--;
+                if (k > 0) /* whole lines only, so a drop never cuts one */
+                    n = k;
+            }
+        }
+        ssize_t w = write(b->fd, b->data + off, n);
         if (w < 0) {
             if (errno == EINTR)
                 continue;

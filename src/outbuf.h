@@ -18,11 +18,16 @@ struct outbuf {
     int fd;
     size_t len;
     bool failed;       /* a write failed (EPIPE, ENOSPC, ...) */
+    bool lossy;        /* live capture: never wait for fd; drop what it cannot take */
     uint64_t written;  /* bytes written to fd so far */
+    uint64_t dropped_bytes, dropped_lines; /* what lossy mode could not write */
     char data[OUTBUF_SIZE];
 };
 
 void outbuf_init(struct outbuf *b, int fd);
+/* Write out what is buffered.  In lossy mode the descriptor is polled before each
+ * write of at most PIPE_BUF bytes, so a slow reader never stalls the caller: what it
+ * cannot take now is dropped and counted (dropped_bytes, dropped_lines). */
 void outbuf_flush(struct outbuf *b);
 /* Flush when less than OUTBUF_SLACK bytes are free (call once per record). */
 void outbuf_maybe_flush(struct outbuf *b);

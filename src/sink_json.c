@@ -353,6 +353,8 @@ static void json_conn_end(struct sink *s, const struct conn *c, enum conn_end_re
 static void json_finish(struct sink *s, const struct run_totals *t)
 {
     struct json_sink *j = (struct json_sink *)s;
+    outbuf_flush(&j->out);
+    j->out.lossy = false; /* the capture is over: the rest may wait for the reader */
     if (j->o.mode & SINK_TOTALS) {
         struct outbuf *b = &j->out;
         outbuf_puts(b, "{\"type\":\"totals\"");
@@ -394,6 +396,7 @@ static void json_finish(struct sink *s, const struct run_totals *t)
             key_bool(b, "inconclusive", t->src.dropped + t->src.ifdropped > 0);
         }
         key_bool(b, "interrupted", t->interrupted);
+        key_u64(b, "output_dropped_lines", j->out.dropped_lines);
         end_line(j);
     }
     outbuf_flush(&j->out);
@@ -422,5 +425,6 @@ struct sink *sink_json_new(const struct sink_opts *o)
     j->base.ops = &json_ops;
     j->o = *o;
     outbuf_init(&j->out, o->fd);
+    j->out.lossy = o->live;
     return &j->base;
 }

@@ -178,6 +178,13 @@ static void print_table(struct text_sink *t)
 static void text_finish(struct sink *s, const struct run_totals *tot)
 {
     struct text_sink *t = (struct text_sink *)s;
+    outbuf_flush(&t->out);
+    t->out.lossy = false; /* the capture is over: the summary may wait for the reader */
+    if (t->out.dropped_lines)
+        outbuf_printf(&t->out, "\nOutput: %llu lines (%llu bytes) not printed: standard output "
+                               "could not keep up with the capture\n",
+                      (unsigned long long)t->out.dropped_lines,
+                      (unsigned long long)t->out.dropped_bytes);
     if (t->o.mode & SINK_SUMMARY)
         print_table(t);
     if (t->o.mode & SINK_TOTALS)
@@ -212,6 +219,7 @@ struct sink *sink_text_new(const struct sink_opts *o)
     t->o = *o;
     timefmt_init(&t->tf, (enum time_mode)o->time_mode, o->nano);
     outbuf_init(&t->out, o->fd);
+    t->out.lossy = o->live;
     if (o->mode & SINK_SUMMARY)
         t->rows = tmpfile();
     return &t->base;

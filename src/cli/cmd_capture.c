@@ -25,7 +25,7 @@ struct capture_opts {
     bool write_flush;
     uint64_t count;
     const char *drop_user;
-    enum { OUT_TEXT, OUT_JSON } format;
+    enum { OUT_TEXT, OUT_JSON, OUT_CONN } format;
     unsigned mode;      /* SINK_* bits; 0 = the format's default */
     struct sink_opts sink;
     int t_count;
@@ -78,9 +78,11 @@ static void usage(FILE *f)
             "  --promisc      promiscuous mode\n"
             "  -w FILE        also write the packets read to FILE (pcap)\n"
             "  -U             flush FILE after every packet\n"
-            "  -Z USER        drop privileges to USER once the capture is open\n"
+            "  -Z USER        drop privileges to USER once the capture is open (live\n"
+            "                 capture as root drops to nobody by default; -Z root keeps root)\n"
             "Output:\n"
-            "  -o FORMAT      text (default) or json (NDJSON)\n"
+            "  -o FORMAT      text (default), json (NDJSON) or conn (a tab-separated line\n"
+            "                 per connection, Zeek's conn.log columns and synack's)\n"
             "  --events       only the state-transition log\n"
             "  --summary      only the connection table (json: only conn objects)\n"
             "  -q             only the totals\n"
@@ -213,8 +215,10 @@ static int parse_options(int argc, char **argv, struct capture_opts *o)
                 o->format = OUT_TEXT;
             else if (strcmp(optarg, "json") == 0)
                 o->format = OUT_JSON;
+            else if (strcmp(optarg, "conn") == 0)
+                o->format = OUT_CONN;
             else {
-                cli_error("-o: unknown output format '%s' (text, json)", optarg);
+                cli_error("-o: unknown output format '%s' (text, json, conn)", optarg);
                 return EXIT_USAGE;
             }
             break;
@@ -363,6 +367,12 @@ int cmd_capture(int argc, char **argv)
         free(o.filter);
         return EXIT_USAGE;
     }
+    /* Live capture as root: drop to nobody once the capture and the output files are
+     * open, before the first packet is parsed (-Z root keeps root). */
+    if (o.src.iface && !o.drop_user && geteuid() == 0)
+        o.drop_user = "nobody";
+    if (o.drop_user && strcmp(o.drop_user, "root") == 0)
+        o.drop_user = NULL;
     if (o.drop_user && drop_privileges(o.drop_user) < 0) {
         source_close(src);
         free(o.filter);
@@ -384,7 +394,9 @@ int cmd_capture(int argc, char **argv)
     o.sink.color = isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
     if (o.ladder)
         pipeline_add_sink(&pl, sink_ladder_new(&o.sink));
-    pipeline_add_sink(&pl, o.format == OUT_JSON ? sink_json_new(&o.sink) : sink_text_new(&o.sink));
+    pipeline_add_sink(&pl, o.format == OUT_JSON   ? sink_json_new(&o.sink)
+                           : o.format == OUT_CONN ? sink_conn_new(&o.sink)
+                                                  : sink_text_new(&o.sink));
 
     if (o.src.iface) { /* as tcpdump does: the capture is running from here on */
         const char *dn = pcap_datalink_val_to_name(dlt);

@@ -30,10 +30,10 @@ struct ec_opts {
     int port;
     struct ec_msg *msgs; /* --send and --size, in command-line order */
     size_t nmsgs;
-    long count;          /* --count: the messages are sent this many times */
-    enum ec_close close; /* --close */
-    int mss;             /* --mss, 0 for the default */
-    int bind_port;       /* --bind-port, 0 lets the kernel choose */
+    long count;                    /* --count: the messages are sent this many times */
+    enum ec_close close;           /* --close */
+    int mss;                       /* --mss, 0 for the default */
+    int bind_port;                 /* --bind-port, 0 lets the kernel choose */
     int ka_idle, ka_intvl, ka_cnt; /* --keepalive; ka_idle 0 when off */
     long hold_ms;                  /* --hold-ms: idle time before closing */
     int timeout_ms;                /* --timeout-ms: longest wait for the server */
@@ -126,8 +126,15 @@ static void ec_parse_keepalive(struct ec_opts *o, const char *arg)
 
 static void ec_parse(int argc, char **argv, struct ec_opts *o)
 {
-    enum { OPT_CLOSE = 256, OPT_MSS, OPT_KEEPALIVE, OPT_HOLD, OPT_BIND_PORT, OPT_EXIT,
-           OPT_TIMEOUT };
+    enum {
+        OPT_CLOSE = 256,
+        OPT_MSS,
+        OPT_KEEPALIVE,
+        OPT_HOLD,
+        OPT_BIND_PORT,
+        OPT_EXIT,
+        OPT_TIMEOUT
+    };
     static const struct option longopts[] = {
         {"host", required_argument, NULL, 'H'},
         {"port", required_argument, NULL, 'p'},
@@ -261,6 +268,16 @@ static short ec_wait(const struct ec_conn *cn, short events, const char *what)
     return r == -1 ? POLLERR : p.revents;
 }
 
+/* A byte for a message: 'c' (0x63) when printable, 0x0a otherwise. */
+static const char *ec_byte(unsigned char b, char *buf, size_t len)
+{
+    if (b >= 0x20 && b < 0x7f)
+        snprintf(buf, len, "'%c' (0x%02x)", b, b);
+    else
+        snprintf(buf, len, "0x%02x", b);
+    return buf;
+}
+
 /* Send `len` bytes while reading their echo, until all of it is back;
  * reading while sending is what keeps a large message from deadlocking
  * against a server whose buffers are full. With `shut_after`, half-close
@@ -294,8 +311,8 @@ static int ec_exchange(struct ec_conn *cn, const unsigned char *msg, size_t len,
             if (n == -1 && errno != EAGAIN && errno != EINTR)
                 return ec_sock_error(cn, "recv", errno);
             if (n == 0) {
-                lab_error("the server closed the connection after echoing %zu of %zu bytes",
-                          got, len);
+                lab_error("the server closed the connection after echoing %zu of %zu bytes", got,
+                          len);
                 return -1;
             }
             for (ssize_t i = 0; i < n; i++) {
@@ -303,8 +320,10 @@ static int ec_exchange(struct ec_conn *cn, const unsigned char *msg, size_t len,
                 if (cn->upper && want_b >= 'a' && want_b <= 'z')
                     want_b = (unsigned char)(want_b - 'a' + 'A');
                 if (buf[i] != want_b) {
-                    lab_error("echo mismatch at byte %llu: expected 0x%02x, got 0x%02x",
-                              (unsigned long long)(cn->received + (uint64_t)i), want_b, buf[i]);
+                    char w[16], g[16];
+                    lab_error("echo mismatch at byte %llu: expected %s, got %s",
+                              (unsigned long long)(cn->received + (uint64_t)i),
+                              ec_byte(want_b, w, sizeof w), ec_byte(buf[i], g, sizeof g));
                     return -1;
                 }
             }
@@ -491,9 +510,19 @@ static int ec_run_interactive(struct ec_conn *cn)
     return rv;
 }
 
+/* Free the script. */
+static void ec_free(struct ec_opts *o)
+{
+    for (size_t i = 0; i < o->nmsgs; i++)
+        free(o->msgs[i].data);
+    free(o->msgs);
+    o->msgs = NULL;
+    o->nmsgs = 0;
+}
+
 int main(int argc, char **argv)
 {
-    struct ec_opts o;
+    static struct ec_opts o; /* static: still reachable at a usage exit() */
     struct ec_conn cn;
     struct net_connect_opts copts;
     char err[NET_ERR_LEN];
@@ -509,20 +538,20 @@ int main(int argc, char **argv)
     cn.fd = net_tcp_connect(err, o.host, o.port, &copts);
     if (cn.fd == NET_ERR) {
         lab_error("%s", err);
-        return LAB_EXIT_FAIL;
+        ec_free(&o);
+        return LAB_EXIT_FAIL; /* no connection, no summary */
     }
     cn.timeout_ms = o.timeout_ms > 0 ? o.timeout_ms : -1;
     cn.upper = o.upper;
     if (net_sock_name(err, cn.fd, false, NULL, 0, &cn.local_port) == NET_ERR ||
-        (o.ka_idle > 0 && net_set_keepalive(err, cn.fd, o.ka_idle, o.ka_intvl, o.ka_cnt) ==
-                              NET_ERR) ||
+        (o.ka_idle > 0 &&
+         net_set_keepalive(err, cn.fd, o.ka_idle, o.ka_intvl, o.ka_cnt) == NET_ERR) ||
         net_set_nonblock(err, cn.fd, true) == NET_ERR) {
         lab_error("%s", err);
-        close(cn.fd);
-        return LAB_EXIT_FAIL;
+        rv = -1;
+    } else {
+        rv = o.scripted ? ec_run_script(&cn, &o) : ec_run_interactive(&cn);
     }
-
-    rv = o.scripted ? ec_run_script(&cn, &o) : ec_run_interactive(&cn);
     if (rv == 0)
         how = ec_close(&cn, o.close);
     if (cn.fd != -1)
@@ -530,8 +559,6 @@ int main(int argc, char **argv)
     printf("sent %llu bytes, received %llu bytes, close %s, local port %d\n",
            (unsigned long long)cn.sent, (unsigned long long)cn.received,
            how != NULL ? how : "failed", cn.local_port);
-    for (size_t i = 0; i < o.nmsgs; i++)
-        free(o.msgs[i].data);
-    free(o.msgs);
+    ec_free(&o);
     return how != NULL ? LAB_EXIT_OK : LAB_EXIT_FAIL;
 }

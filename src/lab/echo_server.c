@@ -343,8 +343,7 @@ static void echo_write(struct labsrv *s, struct echo_client *c)
         }
         if (c->out_len == c->out_off)
             return;
-        ssize_t n =
-            send(c->conn.fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
+        ssize_t n = send(c->conn.fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
         if (n == -1) {
             if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
                 echo_drop(s, c, errno);

@@ -263,8 +263,7 @@ int main(int argc, char **argv)
         goto end;
     }
     out = -1;
-    printf("received %llu bytes into %s, local port %d\n", (unsigned long long)length, path,
-           port);
+    printf("received %llu bytes into %s, local port %d\n", (unsigned long long)length, path, port);
     rv = LAB_EXIT_OK;
 end:
     if (out != -1)

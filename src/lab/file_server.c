@@ -44,17 +44,17 @@ enum fs_state {
 };
 
 struct fs_client {
-    struct labsrv_conn conn;            /* fd, name: must come first */
+    struct labsrv_conn conn; /* fd, name: must come first */
     enum fs_state state;
-    char req[FILEPROTO_NAME_MAX + 2];   /* NAME, an optional '\r', '\n' */
+    char req[FILEPROTO_NAME_MAX + 2]; /* NAME, an optional '\r', '\n' */
     size_t req_len;
-    char head[FILEPROTO_STATUS_MAX];    /* status line to send */
+    char head[FILEPROTO_STATUS_MAX]; /* status line to send */
     size_t head_len, head_off;
-    int file;                           /* body source, -1 when none */
-    off_t file_off;                     /* body bytes sent */
-    uint64_t file_len;                  /* body length announced */
-    bool drain;                         /* unread request bytes: linger */
-    int64_t deadline;                   /* of the request or the linger */
+    int file;          /* body source, -1 when none */
+    off_t file_off;    /* body bytes sent */
+    uint64_t file_len; /* body length announced */
+    bool drain;        /* unread request bytes: linger */
+    int64_t deadline;  /* of the request or the linger */
 };
 
 /* ------------------------------------------------------------------------ */
@@ -258,8 +258,8 @@ static void fs_finish(struct labsrv *s, struct fs_client *c, int64_t now)
 static void fs_write(struct labsrv *s, struct fs_client *c, int64_t now)
 {
     while (c->head_off < c->head_len) {
-        ssize_t n = send(c->conn.fd, c->head + c->head_off, c->head_len - c->head_off,
-                         MSG_NOSIGNAL);
+        ssize_t n =
+            send(c->conn.fd, c->head + c->head_off, c->head_len - c->head_off, MSG_NOSIGNAL);
         if (n == -1) {
             if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
                 fs_drop(s, c, errno);

@@ -119,7 +119,8 @@ int fileproto_open(int rootfd, const char *name, size_t len, uint64_t *size, con
         *why = fileproto_open_error(dirfd, comp, errno);
         goto end;
     }
-    if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+    /* "f/" names a directory, whatever f is. */
+    if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) || name[len - 1] == '/') {
         *why = "not a regular file";
         close(fd);
         fd = -1;

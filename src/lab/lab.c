@@ -82,10 +82,11 @@ long lab_opt_long(const char *opt, const char *arg, long min, long max)
 
     errno = 0;
     v = strtol(arg, &end, 10);
-    if (arg[0] == '\0' || *end != '\0' || errno != 0 || v < min || v > max ||
-        (min >= 0 && arg[0] == '-'))
-        lab_usage_error("invalid %s '%s' (expected a number from %ld to %ld)", opt, arg, min,
-                        max);
+    /* Digits only (and a '-' where negatives are allowed): strtol() alone
+     * would also take " 5", "+5" and "-0". */
+    bool digits = (arg[0] >= '0' && arg[0] <= '9') || (min < 0 && arg[0] == '-');
+    if (!digits || *end != '\0' || errno != 0 || v < min || v > max)
+        lab_usage_error("invalid %s '%s' (expected a number from %ld to %ld)", opt, arg, min, max);
     return v;
 }
 
@@ -175,8 +176,7 @@ int lab_announce_listening(char *err, int fd)
 
 void lab_filler(unsigned char *buf, size_t len, uint64_t offset)
 {
-    static const char alphabet[] =
-        "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    static const char alphabet[] = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
     const uint64_t nalpha = sizeof alphabet - 1; /* 62 */
 
     for (size_t i = 0; i < len; i++) {

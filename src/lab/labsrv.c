@@ -123,19 +123,28 @@ int labsrv_init(char *err, struct labsrv *s, const struct labsrv_ops *ops, void 
     s->ops = ops;
     s->ctx = ctx;
     s->lfd = -1;
+    s->sigfd = -1;
     s->pfds = malloc(2 * sizeof *s->pfds);
     if (s->pfds == NULL) {
         snprintf(err, NET_ERR_LEN, "out of memory");
-        return -1;
+        goto error;
     }
     s->sigfd = lab_signal_pipe(err);
     if (s->sigfd == -1)
-        return -1;
+        goto error;
     s->lfd = net_tcp_server(err, bindaddr, port, backlog, rcvbuf);
     if (s->lfd == NET_ERR || net_set_nonblock(err, s->lfd, true) == NET_ERR ||
         lab_announce_listening(err, s->lfd) == -1)
-        return -1;
+        goto error;
     return 0;
+error:
+    if (s->lfd >= 0)
+        close(s->lfd);
+    if (s->sigfd >= 0)
+        close(s->sigfd);
+    free(s->pfds);
+    s->pfds = NULL;
+    return -1;
 }
 
 void labsrv_close(struct labsrv *s, struct labsrv_conn *c)
@@ -164,8 +173,8 @@ int labsrv_run(struct labsrv *s)
             break;
         }
         s->pfds[0] = (struct pollfd){.fd = s->sigfd, .events = POLLIN};
-        s->pfds[1] = (struct pollfd){.fd = s->stopping || s->accept_paused ? -1 : s->lfd,
-                                     .events = POLLIN};
+        s->pfds[1] =
+            (struct pollfd){.fd = s->stopping || s->accept_paused ? -1 : s->lfd, .events = POLLIN};
         for (size_t i = 0; i < s->nconns; i++) {
             struct labsrv_conn *c = s->conns[i];
             c->wake = -1;

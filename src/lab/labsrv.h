@@ -53,15 +53,15 @@ struct labsrv_ops {
 
 struct labsrv {
     const struct labsrv_ops *ops;
-    void *ctx;                   /* the program's own state, for callbacks */
-    int lfd;                     /* listening socket; -1 once stopping */
-    int sigfd;                   /* signal self-pipe */
-    bool stopping;               /* SIGINT/SIGTERM seen */
-    bool accept_paused;          /* out of descriptors: wait for a close */
-    int64_t stop_deadline;       /* when stopping: force-close after this */
-    struct labsrv_conn **conns;  /* open connections, unordered */
+    void *ctx;                  /* the program's own state, for callbacks */
+    int lfd;                    /* listening socket; -1 once stopping */
+    int sigfd;                  /* signal self-pipe */
+    bool stopping;              /* SIGINT/SIGTERM seen */
+    bool accept_paused;         /* out of descriptors: wait for a close */
+    int64_t stop_deadline;      /* when stopping: force-close after this */
+    struct labsrv_conn **conns; /* open connections, unordered */
     size_t nconns, cap;
-    struct pollfd *pfds;         /* 2 + cap: signals, listener, connections */
+    struct pollfd *pfds; /* 2 + cap: signals, listener, connections */
 };
 
 /* Set up `s`: signal self-pipe, non-blocking listener on `bindaddr`/`port`

@@ -122,8 +122,8 @@ static int net_listen_any_of(char *err, const char *bindaddr, int port, int back
         close(fd);
         fd = NET_ERR;
     }
-    net_set_error(err, "cannot listen on %s port %d: %s: %s", bindaddr ? bindaddr : "(any)",
-                  port, step, net_connect_strerror(saved));
+    net_set_error(err, "cannot listen on %s port %d: %s: %s", bindaddr ? bindaddr : "(any)", port,
+                  step, net_connect_strerror(saved));
     errno = saved;
 end:
     freeaddrinfo(res);

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -25,6 +26,37 @@
 #endif
 
 #define LABTEST_MAX_ARGS 64
+#define LABTEST_MAX_CHILDREN 64
+
+/* Children started and not yet reaped, killed by labtest_teardown(). */
+static pid_t children[LABTEST_MAX_CHILDREN];
+
+static void labtest_track(pid_t pid, bool add)
+{
+    for (size_t i = 0; i < LABTEST_MAX_CHILDREN; i++) {
+        if (add && children[i] == 0) {
+            children[i] = pid;
+            return;
+        }
+        if (!add && children[i] == pid) {
+            children[i] = 0;
+            return;
+        }
+    }
+}
+
+int labtest_teardown(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < LABTEST_MAX_CHILDREN; i++) {
+        if (children[i] != 0) {
+            kill(children[i], SIGKILL);
+            waitpid(children[i], NULL, 0);
+            children[i] = 0;
+        }
+    }
+    return 0;
+}
 
 int64_t labtest_now_ms(void)
 {
@@ -55,7 +87,7 @@ uint64_t labtest_rand(uint64_t *state)
 const char *labtest_bin(const char *prog)
 {
     static char path[4096];
-    const char *dir = getenv("SYNACK_BUILD");
+    const char *dir = getenv("SYNACK_LAB_BIN_DIR");
 
     if (dir == NULL || dir[0] == '\0')
         dir = SYNACK_LAB_BIN_DIR;
@@ -89,6 +121,8 @@ static pid_t labtest_fork(const char *prog, const char *const *args, const char 
     pid = fork();
     assert_true(pid != -1);
     if (pid == 0) {
+        /* Never outlive the test, even when it fails half-way. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
         dup2(in[0], STDIN_FILENO);
         dup2(out[1], STDOUT_FILENO);
         if (err_fd != NULL)
@@ -98,6 +132,7 @@ static pid_t labtest_fork(const char *prog, const char *const *args, const char 
         execv(path, (char *const *)argv);
         _exit(127);
     }
+    labtest_track(pid, true);
     close(out[1]);
     if (err_fd != NULL)
         close(err[1]);
@@ -115,8 +150,7 @@ static pid_t labtest_fork(const char *prog, const char *const *args, const char 
     return pid;
 }
 
-void labtest_server_start(struct labtest_server *srv, const char *prog,
-                          const char *const *args)
+void labtest_server_start(struct labtest_server *srv, const char *prog, const char *const *args)
 {
     char line[256], again[256];
     size_t len = 0;
@@ -153,9 +187,9 @@ void labtest_server_stop(struct labtest_server *srv)
     assert_int_equal(kill(srv->pid, SIGTERM), 0);
     while ((w = waitpid(srv->pid, &status, WNOHANG)) == 0 && labtest_now_ms() < deadline)
         labtest_nap();
+    if (w != 0)
+        labtest_track(srv->pid, false);
     if (w == 0) {
-        kill(srv->pid, SIGKILL);
-        waitpid(srv->pid, &status, 0);
         fail_msg("server %d did not stop within 10 s of SIGTERM", (int)srv->pid);
     }
     assert_true(WIFEXITED(status));
@@ -170,7 +204,10 @@ bool labtest_alive(pid_t pid)
 {
     int status;
 
-    return waitpid(pid, &status, WNOHANG) == 0;
+    if (waitpid(pid, &status, WNOHANG) == 0)
+        return true;
+    labtest_track(pid, false); /* reaped (or never ours) */
+    return false;
 }
 
 int labtest_fd_count(pid_t pid)
@@ -225,7 +262,8 @@ void labtest_finish(struct labtest_run *r, pid_t pid, int out_fd, int err_fd, in
             char *buf = i == 0 ? r->out : r->err;
             size_t *len = i == 0 ? &olen : &elen;
             size_t room = sizeof r->out - 1 - *len;
-            ssize_t n = room > 0 ? read(p[i].fd, buf + *len, room) : read(p[i].fd, sink, sizeof sink);
+            ssize_t n =
+                room > 0 ? read(p[i].fd, buf + *len, room) : read(p[i].fd, sink, sizeof sink);
             if (n <= 0) {
                 close(p[i].fd);
                 p[i].fd = -1;
@@ -242,18 +280,18 @@ void labtest_finish(struct labtest_run *r, pid_t pid, int out_fd, int err_fd, in
     for (int i = 0; i < 2; i++)
         if (p[i].fd != -1)
             close(p[i].fd);
+    if (w != 0)
+        labtest_track(pid, false);
     if (w == 0) {
-        kill(pid, SIGKILL);
-        waitpid(pid, &status, 0);
-        fail_msg("program did not finish within %d ms; stdout: %s; stderr: %s", timeout_ms,
-                 r->out, r->err);
+        fail_msg("program did not finish within %d ms; stdout: %s; stderr: %s", timeout_ms, r->out,
+                 r->err);
     }
     r->status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     r->ms = labtest_now_ms() - start;
 }
 
-void labtest_run(struct labtest_run *r, const char *prog, const char *const *args,
-                 const char *cwd, const char *stdin_text, int timeout_ms)
+void labtest_run(struct labtest_run *r, const char *prog, const char *const *args, const char *cwd,
+                 const char *stdin_text, int timeout_ms)
 {
     int out, err;
     pid_t pid = labtest_spawn(prog, args, cwd, stdin_text, &out, &err);

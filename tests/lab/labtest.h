@@ -20,27 +20,27 @@
 /* A lab server running as a child process. */
 struct labtest_server {
     pid_t pid;
-    int port;          /* from the readiness line */
-    int out;           /* read end of its stdout, after the readiness line */
-    char addr[64];     /* ADDR from the readiness line */
+    int port;      /* from the readiness line */
+    int out;       /* read end of its stdout, after the readiness line */
+    char addr[64]; /* ADDR from the readiness line */
 };
 
 /* What a finished program left behind. */
 struct labtest_run {
-    int status;       /* exit code, or 128 + signal number */
-    char out[16384];  /* stdout, NUL-terminated (cut if longer) */
-    char err[16384];  /* stderr, NUL-terminated (cut if longer) */
-    int64_t ms;       /* wall time it ran */
+    int status;      /* exit code, or 128 + signal number */
+    char out[16384]; /* stdout, NUL-terminated (cut if longer) */
+    char err[16384]; /* stderr, NUL-terminated (cut if longer) */
+    int64_t ms;      /* wall time it ran */
 };
 
 /* Path of lab program `prog` (e.g. "synack-echo-server") in the build
- * directory. Points into a static buffer. */
+ * directory, or in $SYNACK_LAB_BIN_DIR when set (to test other builds).
+ * Points into a static buffer. */
 const char *labtest_bin(const char *prog);
 
 /* Start `prog` with the NULL-terminated `args` (not counting argv[0]) and
  * wait (bounded) for its readiness line "listening on ADDR port PORT". */
-void labtest_server_start(struct labtest_server *srv, const char *prog,
-                          const char *const *args);
+void labtest_server_start(struct labtest_server *srv, const char *prog, const char *const *args);
 
 /* SIGTERM the server, wait (bounded) for it, and assert it exited 0 and
  * printed nothing on stdout after the readiness line. */
@@ -66,8 +66,8 @@ pid_t labtest_spawn(const char *prog, const char *const *args, const char *cwd,
 void labtest_finish(struct labtest_run *r, pid_t pid, int out_fd, int err_fd, int timeout_ms);
 
 /* Run `prog` to completion: labtest_spawn() then labtest_finish(). */
-void labtest_run(struct labtest_run *r, const char *prog, const char *const *args,
-                 const char *cwd, const char *stdin_text, int timeout_ms);
+void labtest_run(struct labtest_run *r, const char *prog, const char *const *args, const char *cwd,
+                 const char *stdin_text, int timeout_ms);
 
 /* A blocking TCP connection to 127.0.0.1:`port`. */
 int labtest_connect(int port);
@@ -87,6 +87,11 @@ size_t labtest_recv_all(int fd, void *buf, size_t cap, int timeout_ms, int *err)
 
 /* Read exactly `len` bytes with a bounded wait per read; asserts. */
 void labtest_recv_exact(int fd, void *buf, size_t len, int timeout_ms);
+
+/* cmocka teardown: SIGKILL and reap every child a test started and did
+ * not collect (after a failed assertion). Use with
+ * cmocka_unit_test_teardown(test, labtest_teardown). */
+int labtest_teardown(void **state);
 
 /* xorshift64*: the tests' seeded PRNG. */
 uint64_t labtest_rand(uint64_t *state);

@@ -150,8 +150,7 @@ static void load_run(const char *const *args, int nclients, bool upper, uint64_t
         }
         int wait = (int)(deadline - labtest_now_ms());
         if (wait <= 0)
-            fail_msg("%d of %d clients unfinished after %d ms", left, nclients,
-                     LOAD_DEADLINE_MS);
+            fail_msg("%d of %d clients unfinished after %d ms", left, nclients, LOAD_DEADLINE_MS);
         assert_true(poll(pf, (nfds_t)n, wait) >= 0);
         for (int k = 0; k < n; k++) {
             struct load_client *c = &cl[idx[k]];
@@ -205,8 +204,8 @@ static void test_clients_upper(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_200_clients_plain),
-        cmocka_unit_test(test_clients_upper),
+        cmocka_unit_test_teardown(test_200_clients_plain, labtest_teardown),
+        cmocka_unit_test_teardown(test_clients_upper, labtest_teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

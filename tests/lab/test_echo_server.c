@@ -4,7 +4,7 @@
  *
  * Part of the synack lab tests (ctest: lab_echo_server). */
 #include "labtest.h"
-#include "lab.h"
+#include "lab/lab.h"
 
 #include <errno.h>
 #include <linux/tcp.h>
@@ -302,7 +302,12 @@ static void test_pause_zero_window(void **state)
     (void)state;
     labtest_server_start(&srv, "synack-echo-server", args);
     int64_t t0 = labtest_now_ms();
-    int fd = labtest_connect(srv.port);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int small = 16 * 1024; /* no send-buffer autotuning to hide the stall */
+    assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof small), 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)srv.port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
     pattern(chunk, sizeof chunk, 3, 0);
     /* Fill whatever the windows and buffers take right now. */
     for (;;) {
@@ -357,10 +362,14 @@ static void test_sigterm_graceful(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_abrupt_clients),   cmocka_unit_test(test_slow_reader),
-        cmocka_unit_test(test_exit_line),        cmocka_unit_test(test_close_first),
-        cmocka_unit_test(test_rst),              cmocka_unit_test(test_send_after_fin),
-        cmocka_unit_test(test_pause_zero_window), cmocka_unit_test(test_sigterm_graceful),
+        cmocka_unit_test_teardown(test_abrupt_clients, labtest_teardown),
+        cmocka_unit_test_teardown(test_slow_reader, labtest_teardown),
+        cmocka_unit_test_teardown(test_exit_line, labtest_teardown),
+        cmocka_unit_test_teardown(test_close_first, labtest_teardown),
+        cmocka_unit_test_teardown(test_rst, labtest_teardown),
+        cmocka_unit_test_teardown(test_send_after_fin, labtest_teardown),
+        cmocka_unit_test_teardown(test_pause_zero_window, labtest_teardown),
+        cmocka_unit_test_teardown(test_sigterm_graceful, labtest_teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
