@@ -50,6 +50,25 @@ if not errs: print("ok:   echo: S, SA, A; 1448+1448+304; FIN both ways; client T
 sys.exit(1 if errs else 0)
 PY
 
+# The process that parses packets runs as nobody; its root parent manages the
+# namespace and the lab programs.
+"$build/synack" lab keepalive >"$tmp/ka" 2>&1 &
+lab=$!
+parser_uid=""
+for _ in $(seq 1 60); do # bounded wait for the child to appear
+  for st in /proc/[0-9]*/status; do
+    if grep -q "^PPid:[[:space:]]*$lab\$" "$st" 2>/dev/null && grep -q "^Name:[[:space:]]*synack\$" "$st"; then
+      parser_uid=$(awk '/^Uid:/ {print $2}' "$st")
+      parent_uid=$(awk '/^Uid:/ {print $2}' "/proc/$lab/status")
+    fi
+  done
+  [ -n "$parser_uid" ] && break
+  sleep 0.05
+done
+wait "$lab"
+check "the parsing process runs as nobody (uid $parser_uid)" [ "$parser_uid" = 65534 ]
+check "its parent, which manages the namespace and the programs, stays root (uid $parent_uid)" [ "$parent_uid" = 0 ]
+
 # A real failure: the host-style lo (offloads on) hands the capture super-segments.
 unshare -n bash -c "ip link set lo up; '$build/synack' lab --host-lo echo" >"$tmp/fail" 2>&1
 rc=$?
