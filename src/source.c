@@ -85,6 +85,8 @@ static struct source *source_open_file(struct source *s, const char *path, char 
         /* libpcap says "unknown file format" for anything that is not pcap/pcapng. */
         if (strstr(why, "unknown file format"))
             why = "not a pcap or pcapng capture file (unknown file format)";
+        else if (strstr(why, "file header bytes, only got 0"))
+            why = "empty input, not a capture file";
         source_err(err, errlen, strcmp(path, "-") == 0 ? "(stdin)" : path, why);
         return NULL;
     }

@@ -27,6 +27,10 @@ exec 3<"$tmp/cap"
 read -r -t 10 -u 3 ready || true
 case $ready in *"listening on lo"*) ok "readiness line: $ready";; *) bad "no readiness line: '$ready'";; esac
 cat <&3 >"$tmp/cap.rest" &
+# root dropped to nobody after the capture and the -w file were opened
+uid=$(awk '/^Uid:/ {print $2 "/" $3}' "/proc/$cap/status")
+check "the capturing process runs as nobody (real/effective uid $uid)" [ "$uid" = 65534/65534 ]
+check "its -w file was opened before the drop (nobody cannot create files in the 0700 test dir)" [ -e "$tmp/live.pcap" ]
 
 "$build/synack-echo-client" --port "$port" --upper --send hello --size 3200 >"$tmp/client" 2>&1
 check "client succeeded" [ $? = 0 ]
