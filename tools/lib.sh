@@ -11,6 +11,7 @@ SYNACK_PACKAGES=(
   tcpdump tshark                        # golden, differential and live tests
   python3                               # test scripts
   iproute2 ethtool iptables procps      # network namespaces, ss, offloads, loss
+  chromium fonts-dejavu-core            # the HTML report test (headless)
 )
 
 synack_missing_packages() {

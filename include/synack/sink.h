@@ -65,11 +65,26 @@ struct sink_opts {
     bool live;          /* flush after every packet */
     bool color;         /* ANSI colours (ladder; only on a terminal without NO_COLOR) */
     uint64_t conn;      /* --conn: only this connection (ladder), 0 = all */
+    /* HTML/SVG report (sink_html.c) */
+    const char *title;       /* shown as the report's source (the input file name) */
+    const char *out_name;    /* name of fd's file, for error messages */
+    const char *svg_dir;     /* also write DIR/conn-ID-{ladder,tseq,states}.svg; NULL none */
+    uint32_t max_segments;   /* segments drawn per connection; 0 = 2000 */
+    uint64_t max_page_segments; /* segments drawn in the whole page; 0 = 50000 */
+    char *errbuf;            /* html/svg: the first write error is described here */
+    size_t errlen;
 };
 
 struct sink *sink_text_new(const struct sink_opts *o);
 struct sink *sink_json_new(const struct sink_opts *o);
 /* ASCII ladder diagram, one per connection, printed at finish (sink_ladder.c). */
 struct sink *sink_ladder_new(const struct sink_opts *o);
+/* Connection log: a header line, then one tab-separated Zeek-like line per connection
+ * as it ends (sink_conn.c, -o conn). */
+struct sink *sink_conn_new(const struct sink_opts *o);
+/* Self-contained HTML report written to o->fd at finish (fd < 0: none), and with
+ * o->svg_dir standalone SVG files (sink_html.c).  Segments are kept in a temporary
+ * file until then, so memory does not grow with the capture. */
+struct sink *sink_html_new(const struct sink_opts *o);
 
 #endif

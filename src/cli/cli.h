@@ -17,6 +17,9 @@ int cmd_capture(int argc, char **argv);
 /* synack lab [SCENARIO...]: run the TCP lab in a private namespace and watch it. */
 int cmd_lab(int argc, char **argv);
 
+/* synack report -r FILE --html OUT [--svg DIR]: HTML/SVG report of a capture. */
+int cmd_report(int argc, char **argv);
+
 /* Print "synack: <message>" on stderr (one line). */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -3,6 +3,7 @@
  * Pipeline place: command line -> subcommand -> pipeline.
  *   synack [capture options] [FILTER...]   read a file (-r) or capture live (-i)
  *   synack lab [SCENARIO...]                run the TCP lab in a namespace and watch it
+ *   synack report -r FILE --html OUT        HTML/SVG report of a capture
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -29,5 +30,7 @@ int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "lab") == 0)
         return cmd_lab(argc - 1, argv + 1);
+    if (argc > 1 && strcmp(argv[1], "report") == 0)
+        return cmd_report(argc - 1, argv + 1);
     return cmd_capture(argc, argv);
 }
