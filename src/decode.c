@@ -48,9 +48,15 @@ const char *decode_dlt_name(int dlt)
     return lt ? lt->name : NULL;
 }
 
-/* decode_packet: see decode.h.  An unsupported dlt leaves the packet empty (returns 0).
- * A wire length below caplen (a broken capture record) is taken as caplen. */
 int decode_packet(struct packet *p, int dlt, const uint8_t *data, uint32_t caplen, uint32_t len)
+{
+    return decode_packet_ex(p, dlt, data, caplen, len, 0);
+}
+
+/* decode_packet_ex: see decode.h.  An unsupported dlt leaves the packet empty (returns
+ * 0).  A wire length below caplen (a broken capture record) is taken as caplen. */
+int decode_packet_ex(struct packet *p, int dlt, const uint8_t *data, uint32_t caplen,
+                     uint32_t len, unsigned flags)
 {
     static const uint8_t no_bytes[1];
     uint64_t n = p->n;
@@ -62,6 +68,7 @@ int decode_packet(struct packet *p, int dlt, const uint8_t *data, uint32_t caple
     p->caplen = caplen;
     p->len = len;
     p->link.dlt = dlt;
+    p->no_cksum = (flags & DECODE_NO_CHECKSUMS) != 0;
 
     const struct link_type *lt = link_type_find(dlt);
     if (!lt)

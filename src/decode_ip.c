@@ -118,7 +118,8 @@ int decode_ipv4(struct packet *p, struct reader r, uint32_t wire)
         decode_note(p, ANOMALY_IPV4_TRUNCATED);
         return 3;
     }
-    ip->cksum = inet_verify(h, hlen, 0) ? CKSUM_OK : CKSUM_BAD;
+    if (!p->no_cksum)
+        ip->cksum = inet_verify(h, hlen, 0) ? CKSUM_OK : CKSUM_BAD;
 
     if (ip->fragment) {
         decode_note(p, ANOMALY_IPV4_FRAGMENT);

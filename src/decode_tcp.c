@@ -251,7 +251,7 @@ int decode_tcp(struct packet *p, struct reader r, const struct l4_ctx *c)
     t->payload_len = c->seg_len - doff;
     t->payload_caplen = rd_left(&r);
     t->payload = t->payload_caplen ? rd_cur(&r) : NULL;
-    if (!c->fragment && c->cksum_ok && t->payload_caplen == t->payload_len)
+    if (!c->fragment && c->cksum_ok && t->payload_caplen == t->payload_len && !p->no_cksum)
         t->cksum = cksum_transport(h, c->seg_len, c->pseudo, IPPROTO_NUM_TCP, t->cksum_field);
     return 4;
 }

@@ -10,6 +10,7 @@
  */
 #include "synack/flow_table.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -42,6 +43,7 @@ struct flow_table {
     uint32_t n_used;
     uint32_t n_fresh;       /* slots handed out at least once: 0..n_fresh-1 */
     struct lru lru[FLOW_CLASS_COUNT];
+    int64_t next_deadline; /* no entry expires before this time (a lower bound) */
     struct flow_table_stats st;
     uint8_t secret[XXH3_SECRET_SIZE_MIN];
 };
@@ -50,22 +52,40 @@ struct flow_table {
 
 void flow_key_from_packet(struct flow_key *k, bool *reversed, const struct packet *p)
 {
-    memset(k, 0, sizeof *k);
-    size_t alen = p->ip.version == 6 ? 16 : 4;
     uint16_t sport = p->u.tcp.sport, dport = p->u.tcp.dport;
-    int c = memcmp(p->ip.src, p->ip.dst, alen);
-    bool rev = c > 0 || (c == 0 && sport > dport);
-    memcpy(k->addr[0], rev ? p->ip.dst : p->ip.src, alen);
-    memcpy(k->addr[1], rev ? p->ip.src : p->ip.dst, alen);
+    bool rev;
+    if (p->ip.version == 6) {
+        int c = memcmp(p->ip.src, p->ip.dst, 16);
+        rev = c > 0 || (c == 0 && sport > dport);
+        memcpy(k->addr, rev ? p->ip.dst : p->ip.src, 16);
+        memcpy(k->addr + 16, rev ? p->ip.src : p->ip.dst, 16);
+    } else {
+        /* big-endian compare of the two IPv4 addresses as integers */
+        uint32_t s = (uint32_t)p->ip.src[0] << 24 | (uint32_t)p->ip.src[1] << 16 |
+                     (uint32_t)p->ip.src[2] << 8 | p->ip.src[3];
+        uint32_t d = (uint32_t)p->ip.dst[0] << 24 | (uint32_t)p->ip.dst[1] << 16 |
+                     (uint32_t)p->ip.dst[2] << 8 | p->ip.dst[3];
+        rev = s > d || (s == d && sport > dport);
+        memcpy(k->addr, rev ? p->ip.dst : p->ip.src, 4);
+        memcpy(k->addr + 4, rev ? p->ip.src : p->ip.dst, 4);
+        memset(k->addr + 8, 0, sizeof k->addr - 8);
+    }
     k->port[0] = rev ? dport : sport;
     k->port[1] = rev ? sport : dport;
     k->family = (uint8_t)p->ip.version;
+    k->pad[0] = k->pad[1] = k->pad[2] = 0;
     *reversed = rev;
+}
+
+/* Bytes of a key that carry information (the rest is zero). */
+static size_t key_len(const struct flow_key *k)
+{
+    return offsetof(struct flow_key, addr) + (k->family == 6 ? 32u : 8u);
 }
 
 static uint64_t key_hash(const struct flow_table *t, const struct flow_key *k)
 {
-    return XXH3_64bits_withSecret(k, sizeof *k, t->secret, sizeof t->secret);
+    return XXH3_64bits_withSecret(k, key_len(k), t->secret, sizeof t->secret);
 }
 
 static void make_secret(uint8_t *secret, size_t n)
@@ -145,6 +165,7 @@ struct flow_table *flow_table_new(const struct flow_table_opts *o, flow_end_fn o
     for (int c = 0; c < FLOW_CLASS_COUNT; c++)
         t->lru[c].head = t->lru[c].tail = FLOW_NONE;
     make_secret(t->secret, sizeof t->secret);
+    t->next_deadline = INT64_MAX;
     return t;
 }
 
@@ -170,7 +191,7 @@ static uint32_t index_find(const struct flow_table *t, const struct flow_key *k,
             return FLOW_NONE;
         }
         const struct flow_entry *e = &t->e[v - 1];
-        if (e->hash == h && memcmp(&e->key, k, sizeof *k) == 0) {
+        if (e->hash == h && memcmp(&e->key, k, key_len(k)) == 0) {
             *cell_out = i;
             return v - 1;
         }
@@ -240,13 +261,26 @@ static void end_slot(struct flow_table *t, uint32_t s, enum flow_end_reason why)
         release(t, s);
 }
 
+/* The deadline of each list is its head's; entries behind it are younger. */
+static void lower_deadline(struct flow_table *t, int64_t now, enum flow_class cls)
+{
+    int64_t d = now + t->o.timeout_ns[cls];
+    if (d < t->next_deadline)
+        t->next_deadline = d;
+}
+
 void flow_table_expire(struct flow_table *t, int64_t now)
 {
+    if (now < t->next_deadline) /* the common case: nothing can have expired */
+        return;
+    t->next_deadline = INT64_MAX;
     for (int c = 0; c < FLOW_CLASS_COUNT; c++) {
         while (t->lru[c].head != FLOW_NONE) {
             uint32_t s = t->lru[c].head;
-            if (now - t->e[s].last_ns < t->o.timeout_ns[c])
+            if (now - t->e[s].last_ns < t->o.timeout_ns[c]) {
+                lower_deadline(t, t->e[s].last_ns, (enum flow_class)c);
                 break;
+            }
             t->st.expired[c]++;
             end_slot(t, s, FLOW_END_EXPIRED);
         }
@@ -282,6 +316,7 @@ uint32_t flow_table_insert(struct flow_table *t, const struct flow_key *k, int64
     index_find(t, k, e->hash, &cell);
     t->index[cell] = s + 1;
     lru_append(t, s, cls);
+    lower_deadline(t, now, cls);
     t->n_used++;
     t->st.inserted++;
     if (t->n_used > t->st.peak)
@@ -294,6 +329,8 @@ void flow_table_touch(struct flow_table *t, uint32_t s, int64_t now, enum flow_c
     struct flow_entry *e = &t->e[s];
     if (now > e->last_ns)
         e->last_ns = now;
+    if (e->cls != cls) /* a class with a shorter timeout may expire it sooner */
+        lower_deadline(t, e->last_ns, cls);
     if (t->lru[cls].tail == s && e->cls == cls)
         return;
     lru_unlink(t, s);

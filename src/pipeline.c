@@ -87,7 +87,7 @@ void pipeline_frame(struct pipeline *pl, uint64_t n, int64_t ts_ns, const uint8_
     struct packet p;
     p.n = n;
     p.ts_ns = ts_ns;
-    decode_packet(&p, pl->dlt, data, caplen, len);
+    decode_packet_ex(&p, pl->dlt, data, caplen, len, pl->decode_flags);
     count(&pl->totals, &p);
     struct track_info ti;
     ti.conn = NULL;

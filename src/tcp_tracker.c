@@ -18,6 +18,7 @@
  */
 #include "synack/tcp_tracker.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -853,7 +854,7 @@ static uint32_t create_conn(struct tcp_tracker *t, const struct flow_key *k, boo
     c->client_key = (uint8_t)(sender_server ? 1 - sender_key : sender_key);
     for (int r = 0; r < 2; r++) {
         int key_idx = r == ROLE_CLIENT ? c->client_key : 1 - c->client_key;
-        memcpy(c->ep[r].addr, k->addr[key_idx], 16);
+        memcpy(c->ep[r].addr, flow_key_addr(k, key_idx), k->family == 6 ? 16 : 4);
         c->ep[r].port = k->port[key_idx];
     }
     return slot;
@@ -863,7 +864,7 @@ static uint32_t create_conn(struct tcp_tracker *t, const struct flow_key *k, boo
 
 void tcp_tracker_on_packet(struct tcp_tracker *t, struct packet *p, struct track_info *ti)
 {
-    memset(ti, 0, sizeof *ti);
+    memset(ti, 0, offsetof(struct track_info, events)); /* the events need no clearing */
     if (t->pending_end != FLOW_NONE) {
         end_conn(t, t->pending_end, CONN_END_CLOSED);
         flow_table_remove(t->ft, t->pending_end);

@@ -162,6 +162,7 @@ struct packet {
     bool tcp_valid;    /* l4 == L4_TCP and the whole fixed header + options decoded */
     bool snap_truncated; /* the capture holds less than the IP length declares (snaplen):
                             noted, not an anomaly; what was captured is decoded */
+    bool no_cksum;     /* decoded with DECODE_NO_CHECKSUMS: checksums left UNCHECKED */
     anomaly_set anomalies;
 };
 
@@ -177,6 +178,14 @@ const char *decode_dlt_name(int dlt);
  * Returns the deepest layer decoded (0 none, 2 link, 3 network, 4 transport); problems
  * are in p->anomalies. */
 int decode_packet(struct packet *p, int dlt, const uint8_t *data, uint32_t caplen, uint32_t len);
+
+/* Flags for decode_packet_ex. */
+#define DECODE_NO_CHECKSUMS 0x1 /* skip the IPv4 header and TCP checksums (the TCP one
+                                   reads every payload byte): both stay CKSUM_UNCHECKED */
+
+/* decode_packet with flags (decode_packet is decode_packet_ex with 0). */
+int decode_packet_ex(struct packet *p, int dlt, const uint8_t *data, uint32_t caplen,
+                     uint32_t len, unsigned flags);
 
 /* One TCP option, as walked by tcp_opt_next. */
 struct tcp_opt {

@@ -22,12 +22,21 @@
 
 #define FLOW_NONE UINT32_MAX
 
+/* Hashed and compared as bytes: the header and then 8 (IPv4) or 32 (IPv6) bytes of
+ * addresses, so an IPv4 key costs 16 bytes of hashing, not 40. */
 struct flow_key {
-    uint8_t addr[2][16]; /* [0] is the lower endpoint (address, then port) */
-    uint16_t port[2];
+    uint16_t port[2];    /* [0] is the lower endpoint's (address, then port) */
     uint8_t family;      /* 4 or 6 */
-    uint8_t pad[3];      /* always zero: the key is hashed as bytes */
+    uint8_t pad[3];      /* always zero */
+    uint8_t addr[32];    /* IPv4: [0..3] endpoint 0, [4..7] endpoint 1, the rest zero;
+                            IPv6: [0..15] endpoint 0, [16..31] endpoint 1 */
 };
+
+/* Address of endpoint i (0 or 1) in a key. */
+static inline const uint8_t *flow_key_addr(const struct flow_key *k, int i)
+{
+    return k->addr + (k->family == 6 ? 16 : 4) * i;
+}
 
 enum flow_class {
     FLOW_HALF_OPEN = 0, /* a SYN and nothing after it */

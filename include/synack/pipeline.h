@@ -22,6 +22,7 @@ struct pipeline {
     struct sink *sinks[PIPELINE_MAX_SINKS];
     unsigned n_sinks;
     uint64_t max_packets;          /* -c: 0 = no limit */
+    unsigned decode_flags;         /* DECODE_*: e.g. no TCP checksums when nothing shows them */
     struct run_totals totals;
 };
 

@@ -164,11 +164,11 @@ struct track_info {
     bool has_seq_base, has_ack_base;
     uint32_t seq_base, ack_base;       /* subtract for relative numbers (tcpdump rule) */
     uint8_t n_events;
-    struct tcp_event events[TRACK_MAX_EVENTS];
     /* analysis notes for this segment */
     bool retransmit, fast_retransmit, out_of_order, dup_ack, keepalive, window_probe,
         zero_window, above_mss;
     uint16_t peer_mss;                 /* MSS the receiver announced (0 unknown) */
+    struct tcp_event events[TRACK_MAX_EVENTS]; /* last: only n_events of it are set */
 };
 
 struct tcp_tracker_opts {

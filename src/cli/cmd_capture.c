@@ -388,6 +388,10 @@ int cmd_capture(int argc, char **argv)
     }
     pl.max_packets = o.count;
     o.sink.mode = default_mode(&o);
+    /* TCP checksums cost a pass over every payload byte; only packet output shows them
+     * (the tracker never uses them: Zeek's -C semantics) */
+    if (!(o.sink.mode & SINK_PACKETS) && !o.ladder)
+        pl.decode_flags |= DECODE_NO_CHECKSUMS;
     o.sink.fd = STDOUT_FILENO;
     o.sink.time_mode = o.t_count; /* enum time_mode follows tcpdump's -t count */
     o.sink.live = o.src.iface != NULL;

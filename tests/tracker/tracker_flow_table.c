@@ -99,9 +99,10 @@ static void test_key_both_directions(void **state)
     assert_int_equal(ka.family, 4);
     assert_int_equal(ka.port[0], 40000);
     assert_int_equal(ka.port[1], 80);
-    assert_int_equal(ka.addr[0][3], 1);
-    for (int i = 4; i < 16; i++)
-        assert_int_equal(ka.addr[0][i], 0);
+    assert_int_equal(flow_key_addr(&ka, 0)[3], 1);
+    assert_int_equal(flow_key_addr(&ka, 1)[3], 2);
+    for (size_t i = 8; i < sizeof ka.addr; i++) /* unused address bytes are zero */
+        assert_int_equal(ka.addr[i], 0);
 
     /* same address: the lower port comes first */
     v4_packet(&a, 0x7F000001u, 5000, 0x7F000001u, 4000);
@@ -135,7 +136,8 @@ static void test_key_both_directions(void **state)
     assert_true(ra);
     assert_false(rb);
     assert_int_equal(ka.family, 6);
-    assert_int_equal(ka.addr[0][15], 1);
+    assert_int_equal(flow_key_addr(&ka, 0)[15], 1);
+    assert_int_equal(flow_key_addr(&ka, 1)[15], 9);
     assert_int_equal(ka.port[0], 2);
 
     /* an IPv4 and an IPv6 tuple with the same leading bytes differ */
