@@ -5,6 +5,8 @@
 #ifndef SYNACK_CLI_H
 #define SYNACK_CLI_H
 
+#include <stdint.h>
+
 /* Exit codes, for every subcommand (README "Exit codes"). */
 #define EXIT_OK 0
 #define EXIT_CHECK_FAILED 1 /* a verification check or a lab scenario failed */
@@ -19,6 +21,13 @@ int cmd_lab(int argc, char **argv);
 
 /* synack report -r FILE --html OUT [--svg DIR]: HTML/SVG report of a capture. */
 int cmd_report(int argc, char **argv);
+
+/* Parse a decimal number from 0 to max (no sign, no junk).  Returns 0, or -1. */
+int cli_parse_u64(const char *s, uint64_t max, uint64_t *out);
+
+/* The trailing command-line words joined with spaces, as tcpdump takes a filter;
+ * NULL when there are none (or memory is short).  The caller frees it. */
+char *cli_join_filter(int argc, char **argv);
 
 /* Print "synack: <message>" on stderr (one line). */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

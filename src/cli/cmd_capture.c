@@ -106,17 +106,6 @@ static void usage(FILE *f)
             "Exit status: 0 success, 2 usage or input error.\n");
 }
 
-static int parse_u64(const char *s, uint64_t max, uint64_t *out)
-{
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || end == s || *end || s[0] == '-' || v > max)
-        return -1;
-    *out = v;
-    return 0;
-}
-
 enum {
     OPT_EVENTS = 1000,
     OPT_SUMMARY,
@@ -145,26 +134,6 @@ static const struct option long_opts[] = {
     {NULL, 0, NULL, 0},
 };
 
-/* The trailing words, joined with spaces, as tcpdump does. */
-static char *join_filter(int argc, char **argv)
-{
-    size_t n = 0;
-    for (int i = 0; i < argc; i++)
-        n += strlen(argv[i]) + 1;
-    if (n == 0)
-        return NULL;
-    char *f = malloc(n);
-    if (!f)
-        return NULL;
-    f[0] = '\0';
-    for (int i = 0; i < argc; i++) {
-        if (i)
-            strcat(f, " ");
-        strcat(f, argv[i]);
-    }
-    return f;
-}
-
 /* Returns 0 when parsed, EXIT_USAGE on a bad option, -1 when help was printed. */
 static int parse_options(int argc, char **argv, struct capture_opts *o)
 {
@@ -180,21 +149,21 @@ static int parse_options(int argc, char **argv, struct capture_opts *o)
         case 'w': o->write_file = optarg; break;
         case 'U': o->write_flush = true; break;
         case 'c':
-            if (parse_u64(optarg, UINT64_MAX, &v) || v == 0) {
+            if (cli_parse_u64(optarg, UINT64_MAX, &v) || v == 0) {
                 cli_error("-c: '%s' is not a positive packet count", optarg);
                 return EXIT_USAGE;
             }
             o->count = v;
             break;
         case 's':
-            if (parse_u64(optarg, 262144, &v)) {
+            if (cli_parse_u64(optarg, 262144, &v)) {
                 cli_error("-s: '%s' is not a snapshot length from 0 to 262144", optarg);
                 return EXIT_USAGE;
             }
             o->src.snaplen = (int)v;
             break;
         case 'B':
-            if (parse_u64(optarg, 4u << 20, &v) || v == 0) {
+            if (cli_parse_u64(optarg, 4u << 20, &v) || v == 0) {
                 cli_error("-B: '%s' is not a buffer size in KiB", optarg);
                 return EXIT_USAGE;
             }
@@ -236,14 +205,14 @@ static int parse_options(int argc, char **argv, struct capture_opts *o)
         case OPT_NANO: o->sink.nano = true; break;
         case OPT_LADDER: o->ladder = true; break;
         case OPT_CONN:
-            if (parse_u64(optarg, UINT64_MAX, &v) || v == 0) {
+            if (cli_parse_u64(optarg, UINT64_MAX, &v) || v == 0) {
                 cli_error("--conn: '%s' is not a connection id", optarg);
                 return EXIT_USAGE;
             }
             o->sink.conn = v;
             break;
         case OPT_MAX_CONNS:
-            if (parse_u64(optarg, 1u << 26, &v) || v == 0) {
+            if (cli_parse_u64(optarg, 1u << 26, &v) || v == 0) {
                 cli_error("--max-conns: '%s' is not a count from 1 to %u", optarg, 1u << 26);
                 return EXIT_USAGE;
             }
@@ -251,7 +220,7 @@ static int parse_options(int argc, char **argv, struct capture_opts *o)
             break;
         case OPT_IDLE:
         case OPT_MSL:
-            if (parse_u64(optarg, 86400 * 365, &v) || v == 0) {
+            if (cli_parse_u64(optarg, 86400 * 365, &v) || v == 0) {
                 cli_error("%s: '%s' is not a number of seconds",
                           c == OPT_IDLE ? "--idle-timeout" : "--msl", optarg);
                 return EXIT_USAGE;
@@ -282,7 +251,7 @@ static int parse_options(int argc, char **argv, struct capture_opts *o)
         cli_error("-r and -i: choose one source");
         return EXIT_USAGE;
     }
-    o->filter = join_filter(argc - optind, argv + optind);
+    o->filter = cli_join_filter(argc - optind, argv + optind);
     return 0;
 }
 

@@ -53,17 +53,6 @@ static void usage(FILE *f)
                "Exit status: 0 success, 2 usage or input error.\n");
 }
 
-static int parse_u64(const char *s, uint64_t max, uint64_t *out)
-{
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || end == s || *end || s[0] == '-' || v > max)
-        return -1;
-    *out = v;
-    return 0;
-}
-
 enum { OPT_HTML = 1000, OPT_SVG, OPT_MAX_SEG, OPT_MAX_PAGE, OPT_CONN, OPT_IDLE, OPT_MSL };
 
 static const struct option long_opts[] = {
@@ -77,25 +66,6 @@ static const struct option long_opts[] = {
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
-
-static char *join_filter(int argc, char **argv)
-{
-    size_t n = 0;
-    for (int i = 0; i < argc; i++)
-        n += strlen(argv[i]) + 1;
-    if (n == 0)
-        return NULL;
-    char *f = malloc(n);
-    if (!f)
-        return NULL;
-    f[0] = '\0';
-    for (int i = 0; i < argc; i++) {
-        if (i)
-            strcat(f, " ");
-        strcat(f, argv[i]);
-    }
-    return f;
-}
 
 /* Returns 0 when parsed, EXIT_USAGE on a bad option, -1 when help was printed. */
 static int parse_options(int argc, char **argv, struct report_opts *o)
@@ -117,21 +87,21 @@ static int parse_options(int argc, char **argv, struct report_opts *o)
             o->svg_dir = optarg;
             break;
         case OPT_MAX_SEG:
-            if (parse_u64(optarg, 10000000, &v) || v == 0) {
+            if (cli_parse_u64(optarg, 10000000, &v) || v == 0) {
                 cli_error("--max-segments: '%s' is not a count from 1 to 10000000", optarg);
                 return EXIT_USAGE;
             }
             o->max_segments = (uint32_t)v;
             break;
         case OPT_MAX_PAGE:
-            if (parse_u64(optarg, UINT64_MAX, &v) || v == 0) {
+            if (cli_parse_u64(optarg, UINT64_MAX, &v) || v == 0) {
                 cli_error("--max-page-segments: '%s' is not a positive count", optarg);
                 return EXIT_USAGE;
             }
             o->max_page_segments = v;
             break;
         case OPT_CONN:
-            if (parse_u64(optarg, UINT64_MAX, &v) || v == 0) {
+            if (cli_parse_u64(optarg, UINT64_MAX, &v) || v == 0) {
                 cli_error("--conn: '%s' is not a connection id", optarg);
                 return EXIT_USAGE;
             }
@@ -139,7 +109,7 @@ static int parse_options(int argc, char **argv, struct report_opts *o)
             break;
         case OPT_IDLE:
         case OPT_MSL:
-            if (parse_u64(optarg, 86400 * 365, &v) || v == 0) {
+            if (cli_parse_u64(optarg, 86400 * 365, &v) || v == 0) {
                 cli_error("%s: '%s' is not a number of seconds",
                           c == OPT_IDLE ? "--idle-timeout" : "--msl", optarg);
                 return EXIT_USAGE;
@@ -172,7 +142,7 @@ static int parse_options(int argc, char **argv, struct report_opts *o)
         cli_error("report: nothing to write: give --html FILE and/or --svg DIR");
         return EXIT_USAGE;
     }
-    o->filter = join_filter(argc - optind, argv + optind);
+    o->filter = cli_join_filter(argc - optind, argv + optind);
     return 0;
 }
 

@@ -5,7 +5,9 @@
  *   synack lab [SCENARIO...]                run the TCP lab in a namespace and watch it
  *   synack report -r FILE --html OUT        HTML/SVG report of a capture
  */
+#include <errno.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -24,6 +26,39 @@ void cli_error(const char *fmt, ...)
             *c = ' ';
     fflush(stdout);
     fprintf(stderr, "synack: %s\n", msg);
+}
+
+int cli_parse_u64(const char *s, uint64_t max, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s || *end || s[0] == '-' || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+char *cli_join_filter(int argc, char **argv)
+{
+    size_t n = 0;
+    for (int i = 0; i < argc; i++)
+        n += strlen(argv[i]) + 1;
+    if (n == 0)
+        return NULL;
+    char *f = malloc(n);
+    if (!f)
+        return NULL;
+    size_t k = 0;
+    for (int i = 0; i < argc; i++) {
+        size_t l = strlen(argv[i]);
+        if (i)
+            f[k++] = ' ';
+        memcpy(f + k, argv[i], l);
+        k += l;
+    }
+    f[k] = '\0';
+    return f;
 }
 
 int main(int argc, char **argv)
