@@ -58,6 +58,7 @@ struct lab {
     bool host_lo;
     bool json;
     const char *write_file;
+    const char *html_file;  /* --html: a report page (several scenarios: FILE-NAME.html) */
     /* per scenario */
     struct sink base;      /* the check sink: records what the expectations need */
     struct conn conns[LAB_MAX_CONNS];
@@ -74,6 +75,8 @@ struct lab {
     unsigned failed;       /* expectations failed in this scenario */
     size_t n_scenarios;    /* how many this run: -w names one file per scenario */
     uint64_t dropped;      /* packets the kernel dropped: verdicts inconclusive */
+    int html_fd;           /* this scenario's report page, opened before the fork */
+    char html_path[PATH_MAX + 64];
 };
 
 static void check_packet(struct sink *s, const struct packet *p, const struct track_info *ti)
@@ -529,6 +532,21 @@ static void lab_on_signal(int sig)
     lab_interrupted = 1;
 }
 
+/* The file a scenario writes: FILE itself for one scenario, FILE-NAME.EXT for several. */
+static void scenario_file(const struct lab *L, const char *file, const char *name,
+                          const char *ext, char *out, size_t size)
+{
+    const char *dot = strrchr(file, '.');
+    const char *slash = strrchr(file, '/');
+    if (dot && slash && dot < slash)
+        dot = NULL;
+    int stem = dot ? (int)(dot - file) : (int)strlen(file);
+    if (L->n_scenarios == 1)
+        snprintf(out, size, "%s", file);
+    else
+        snprintf(out, size, "%.*s-%s%s", stem, file, name, dot ? dot : ext);
+}
+
 /* What the managing parent tells the parsing child once every client has exited:
  * one write, smaller than PIPE_BUF, so it arrives whole. */
 struct client_report {
@@ -582,6 +600,13 @@ static int parse_scenario(struct lab *L, const struct scenario *sc, struct sourc
         o.mode = SINK_PACKETS | SINK_SUMMARY | SINK_TOTALS;
         pipeline_add_sink(&pl, sink_text_new(&o));
     }
+    char title[128], html_err[256] = "";
+    if (L->html_fd >= 0) {
+        snprintf(title, sizeof title, "synack lab %s", sc->name);
+        struct sink_opts h = {.fd = L->html_fd, .title = title, .out_name = L->html_path,
+                              .errbuf = html_err, .errlen = sizeof html_err};
+        pipeline_add_sink(&pl, sink_html_new(&h));
+    }
     struct client_report rep;
     memset(&rep, 0, sizeof rep);
     bool reported = false;
@@ -619,6 +644,12 @@ static int parse_scenario(struct lab *L, const struct scenario *sc, struct sourc
         pipeline_run(&pl, err, sizeof err); /* what libpcap still holds */
     pipeline_finish(&pl);
     fflush(stdout);
+    if (html_err[0]) {
+        cli_error("lab --html: %s", html_err);
+        rc = EXIT_USAGE;
+    } else if (L->html_fd >= 0) {
+        printf("\nReport: %s\n", L->html_path);
+    }
     if (rc != EXIT_OK)
         return rc;
     if (lab_interrupted) {
@@ -752,15 +783,19 @@ static int run_scenario(struct lab *L, const struct scenario *sc, unsigned index
     }
     if (L->write_file) {
         char path[PATH_MAX + 64];
-        const char *dot = strrchr(L->write_file, '.');
-        int stem = dot ? (int)(dot - L->write_file) : (int)strlen(L->write_file);
-        if (L->n_scenarios == 1)
-            snprintf(path, sizeof path, "%s", L->write_file);
-        else
-            snprintf(path, sizeof path, "%.*s-%s%s", stem, L->write_file, sc->name,
-                     dot ? dot : ".pcap");
+        scenario_file(L, L->write_file, sc->name, ".pcap", path, sizeof path);
         if (source_dump_open(src, path, true, err, sizeof err) < 0) {
             cli_error("-w %s", err);
+            source_close(src);
+            return EXIT_USAGE;
+        }
+    }
+    L->html_fd = -1;
+    if (L->html_file) { /* opened here, with root, before the parser drops it */
+        scenario_file(L, L->html_file, sc->name, ".html", L->html_path, sizeof L->html_path);
+        L->html_fd = open(L->html_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (L->html_fd < 0) {
+            cli_error("lab --html %s: %s", L->html_path, strerror(errno));
             source_close(src);
             return EXIT_USAGE;
         }
@@ -786,6 +821,8 @@ static int run_scenario(struct lab *L, const struct scenario *sc, unsigned index
     }
     close(report[0]);
     source_close(src); /* the child has it; the capture socket lives on there */
+    if (L->html_fd >= 0)
+        close(L->html_fd);
 
     int rc = EXIT_OK;
     if (sc->server) {
@@ -838,6 +875,8 @@ static void lab_usage(FILE *f)
             "  --mtu N        MTU of lo (default 1500)\n"
             "  --ipv6         talk over ::1 instead of 127.0.0.1\n"
             "  -w FILE        keep the capture (several scenarios: FILE-NAME.pcap)\n"
+            "  --html FILE    also write an HTML report with diagrams (--report is the same;\n"
+            "                 several scenarios: FILE-NAME.html)\n"
             "  -o FORMAT      text (default) or json\n"
             "  --host-lo      run on the host's lo when no namespace can be made\n"
             "                 (segmentation offload there hands the capture super-segments)\n"
@@ -869,10 +908,11 @@ int cmd_lab(int argc, char **argv)
     struct lab *L = &lab;
     memset(L, 0, sizeof *L);
     L->mtu = 1500;
-    enum { O_LIST = 1000, O_MTU, O_IPV6, O_HOSTLO };
+    enum { O_LIST = 1000, O_MTU, O_IPV6, O_HOSTLO, O_HTML };
     static const struct option opts[] = {
         {"list", no_argument, NULL, O_LIST},   {"mtu", required_argument, NULL, O_MTU},
         {"ipv6", no_argument, NULL, O_IPV6},   {"host-lo", no_argument, NULL, O_HOSTLO},
+        {"html", required_argument, NULL, O_HTML}, {"report", required_argument, NULL, O_HTML},
         {"help", no_argument, NULL, 'h'},      {NULL, 0, NULL, 0},
     };
     int c;
@@ -897,6 +937,7 @@ int cmd_lab(int argc, char **argv)
         }
         case O_IPV6: L->ipv6 = true; break;
         case O_HOSTLO: L->host_lo = true; break;
+        case O_HTML: L->html_file = optarg; break;
         case 'w': L->write_file = optarg; break;
         case 'o':
             if (strcmp(optarg, "json") == 0)

@@ -50,6 +50,11 @@ if not errs: print("ok:   echo: S, SA, A; 1448+1448+304; FIN both ways; client T
 sys.exit(1 if errs else 0)
 PY
 
+# --html writes the report page for the scenario (opened before root is dropped)
+"$build/synack" lab --html "$tmp/lab.html" echo >/dev/null 2>&1
+check "synack lab --html writes a report with the ladder's 22 arrows" \
+  [ "$(grep -o 'class="seg"' "$tmp/lab.html" 2>/dev/null | wc -l)" -ge 22 ]
+
 # The process that parses packets runs as nobody; its root parent manages the
 # namespace and the lab programs.
 "$build/synack" lab keepalive >"$tmp/ka" 2>&1 &
