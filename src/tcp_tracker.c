@@ -109,7 +109,7 @@ uint64_t tcp_endpoint_bytes(const struct tcp_endpoint *e)
 
 void tcp_tracker_default_opts(struct tcp_tracker_opts *o)
 {
-    o->max_conns = 524288;
+    o->max_conns = 262144;
     o->idle_ns = 300LL * 1000000000;
     o->half_open_ns = 60LL * 1000000000;
     o->msl_ns = 30LL * 1000000000;

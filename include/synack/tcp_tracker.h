@@ -187,7 +187,7 @@ struct tcp_tracker_out {
 
 struct tcp_tracker;
 
-/* Defaults: 524288 connections, 5 min idle, 60 s half-open, MSL 30 s. */
+/* Defaults: 262144 connections, 5 min idle, 60 s half-open, MSL 30 s. */
 void tcp_tracker_default_opts(struct tcp_tracker_opts *o);
 
 /* Create a tracker; NULL when memory is short. */

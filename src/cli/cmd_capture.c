@@ -98,7 +98,7 @@ static void usage(FILE *f)
             "  --ladder       a ladder diagram per connection instead of packet lines\n"
             "  --conn ID      only connection ID in the ladder\n"
             "Tracking:\n"
-            "  --max-conns N  connections tracked at once (default 524288); the oldest\n"
+            "  --max-conns N  connections tracked at once (default 262144); the oldest\n"
             "                 half-open, then least recently active, are evicted\n"
             "  --idle-timeout S   seconds before an idle connection ends (default 300)\n"
             "  --msl S        maximum segment lifetime; TIME_WAIT lasts 2*MSL (default 30)\n"

@@ -38,7 +38,7 @@ static void test_default_opts(void **state)
     (void)state;
     struct tcp_tracker_opts o;
     tcp_tracker_default_opts(&o);
-    assert_int_equal(o.max_conns, 524288);
+    assert_int_equal(o.max_conns, 262144);
     assert_int_equal(o.idle_ns, 300 * SEC);
     assert_int_equal(o.half_open_ns, 60 * SEC);
     assert_int_equal(o.msl_ns, 30 * SEC);
