@@ -4,7 +4,11 @@
  *
  * Part of the synack lab (src/lab/README.md). Memory per client is bounded
  * by struct fs_client (a FILEPROTO_NAME_MAX request buffer); file bodies
- * go from the page cache to the socket without passing through us. */
+ * go from the page cache to the socket without passing through us. Time
+ * per client is bounded in every state: the request must come within
+ * FS_REQUEST_TIMEOUT_MS, a response may go without progress for at most
+ * --stall-timeout ms, the wait for the client's FIN lasts at most
+ * FS_LINGER_TIMEOUT_MS. */
 #include "fileproto.h"
 #include "lab.h"
 #include "labsrv.h"
@@ -17,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -27,6 +32,13 @@
 #define FS_LINGER_TIMEOUT_MS 10000
 /* Bytes handed to one sendfile() call. */
 #define FS_SENDFILE_CHUNK (1 << 20)
+/* sendfile() calls, and discarding recv() calls, per client and loop turn:
+ * a fast reader, or a client flooding us while we linger, must not keep
+ * the loop away from the others (nor from its own deadline). */
+#define FS_TURN_CALLS 4
+/* Default --stall-timeout: a response that makes no progress for this long
+ * (the client stopped reading) is aborted. */
+#define FS_STALL_TIMEOUT_MS 30000
 
 struct fs_opts {
     const char *root; /* --root */
@@ -34,6 +46,7 @@ struct fs_opts {
     int port;         /* --port */
     int backlog;      /* --backlog */
     bool half_close;  /* --half-close: shutdown(SHUT_WR), wait for the FIN */
+    int stall_ms;     /* --stall-timeout: longest response without progress */
     int rootfd;       /* the root, opened once at start */
 };
 
@@ -55,6 +68,7 @@ struct fs_client {
     uint64_t file_len; /* body length announced */
     bool drain;        /* unread request bytes: linger */
     int64_t deadline;  /* of the request or the linger */
+    int64_t progress;  /* FS_RESPONSE: when a send last took bytes */
 };
 
 /* ------------------------------------------------------------------------ */
@@ -78,6 +92,8 @@ static void fs_usage(void)
            "      --half-close         after the response, shutdown(SHUT_WR) and wait for\n"
            "                           the client's FIN before closing (default: close\n"
            "                           at once, the server closes first)\n"
+           "      --stall-timeout MS   abort (RST) a response that makes no progress for\n"
+           "                           MS ms, a client that stopped reading (default 30000)\n"
            "  -q, --quiet              no event log on stderr\n"
            "  -h, --help               show this help and exit\n"
            "\n"
@@ -88,13 +104,14 @@ static void fs_usage(void)
 
 static void fs_parse(int argc, char **argv, struct fs_opts *o)
 {
-    enum { OPT_BACKLOG = 256, OPT_HALF };
+    enum { OPT_BACKLOG = 256, OPT_HALF, OPT_STALL };
     static const struct option longopts[] = {
         {"root", required_argument, NULL, 'r'},
         {"port", required_argument, NULL, 'p'},
         {"bind", required_argument, NULL, 'b'},
         {"backlog", required_argument, NULL, OPT_BACKLOG},
         {"half-close", no_argument, NULL, OPT_HALF},
+        {"stall-timeout", required_argument, NULL, OPT_STALL},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -104,6 +121,7 @@ static void fs_parse(int argc, char **argv, struct fs_opts *o)
     memset(o, 0, sizeof *o);
     o->port = 7789;
     o->backlog = 128;
+    o->stall_ms = FS_STALL_TIMEOUT_MS;
     o->rootfd = -1;
     while ((c = getopt_long(argc, argv, "r:p:b:qh", longopts, NULL)) != -1) {
         switch (c) {
@@ -121,6 +139,9 @@ static void fs_parse(int argc, char **argv, struct fs_opts *o)
             break;
         case OPT_HALF:
             o->half_close = true;
+            break;
+        case OPT_STALL:
+            o->stall_ms = (int)lab_opt_long("--stall-timeout", optarg, 1, 3600000);
             break;
         case 'q':
             lab_log_enabled = false;
@@ -175,16 +196,23 @@ static void fs_drop(struct labsrv *s, struct fs_client *c, int errnum)
     labsrv_close(s, &c->conn);
 }
 
+/* Start answering: the stall clock starts now. */
+static void fs_respond(struct fs_client *c, int64_t now)
+{
+    c->state = FS_RESPONSE;
+    c->progress = now;
+}
+
 /* Set the status line "ERR why" and start answering. */
-static void fs_answer_err(struct fs_client *c, const char *why)
+static void fs_answer_err(struct fs_client *c, const char *why, int64_t now)
 {
     lab_log("%s: ERR %s", c->conn.name, why);
     c->head_len = (size_t)snprintf(c->head, sizeof c->head, "ERR %s\n", why);
-    c->state = FS_RESPONSE;
+    fs_respond(c, now);
 }
 
 /* A whole request line is in; `len` bytes of name before the '\n'. */
-static void fs_request(struct labsrv *s, struct fs_client *c, size_t len)
+static void fs_request(struct labsrv *s, struct fs_client *c, size_t len, int64_t now)
 {
     const struct fs_opts *o = s->ctx;
     char shown[128];
@@ -197,17 +225,17 @@ static void fs_request(struct labsrv *s, struct fs_client *c, size_t len)
     lab_log("%s: request \"%s\"", c->conn.name, shown);
     c->file = fileproto_open(o->rootfd, c->req, len, &size, &why);
     if (c->file == -1) {
-        fs_answer_err(c, why);
+        fs_answer_err(c, why, now);
         return;
     }
     c->file_len = size;
     c->head_len = (size_t)snprintf(c->head, sizeof c->head, "OK %llu\n", (unsigned long long)size);
     lab_log("%s: OK %llu", c->conn.name, (unsigned long long)size);
-    c->state = FS_RESPONSE;
+    fs_respond(c, now);
 }
 
 /* FS_REQUEST: read until the '\n'. */
-static void fs_read_request(struct labsrv *s, struct fs_client *c)
+static void fs_read_request(struct labsrv *s, struct fs_client *c, int64_t now)
 {
     ssize_t n = recv(c->conn.fd, c->req + c->req_len, sizeof c->req - c->req_len, 0);
     char *nl;
@@ -222,7 +250,7 @@ static void fs_read_request(struct labsrv *s, struct fs_client *c)
         if (c->req_len == 0)
             fs_close(s, c, "FIN after the peer's FIN (no request)");
         else
-            fs_answer_err(c, "incomplete request (no newline)");
+            fs_answer_err(c, "incomplete request (no newline)", now);
         return;
     }
     c->req_len += (size_t)n;
@@ -230,10 +258,10 @@ static void fs_read_request(struct labsrv *s, struct fs_client *c)
     if (nl != NULL) {
         size_t len = (size_t)(nl - c->req);
         c->drain = len + 1 < c->req_len; /* bytes after the request line */
-        fs_request(s, c, len);
+        fs_request(s, c, len, now);
     } else if (c->req_len == sizeof c->req) {
         c->drain = true;
-        fs_answer_err(c, "name too long");
+        fs_answer_err(c, "name too long", now);
     }
 }
 
@@ -266,8 +294,11 @@ static void fs_write(struct labsrv *s, struct fs_client *c, int64_t now)
             return;
         }
         c->head_off += (size_t)n;
+        c->progress = now;
     }
-    while (c->file != -1 && (uint64_t)c->file_off < c->file_len) {
+    for (int k = 0; c->file != -1 && (uint64_t)c->file_off < c->file_len; k++) {
+        if (k == FS_TURN_CALLS)
+            return; /* more at the next turn: others first */
         uint64_t left = c->file_len - (uint64_t)c->file_off;
         size_t chunk = left < FS_SENDFILE_CHUNK ? (size_t)left : FS_SENDFILE_CHUNK;
         ssize_t n = sendfile(c->conn.fd, c->file, &c->file_off, chunk);
@@ -285,6 +316,7 @@ static void fs_write(struct labsrv *s, struct fs_client *c, int64_t now)
             fs_close(s, c, "RST (file shrank)");
             return;
         }
+        c->progress = now;
     }
     if (c->file != -1) {
         lab_log("%s: out %llu bytes of body", c->conn.name, (unsigned long long)c->file_len);
@@ -297,9 +329,9 @@ static void fs_write(struct labsrv *s, struct fs_client *c, int64_t now)
 /* FS_LINGER: discard whatever comes until the client's FIN. */
 static void fs_linger(struct labsrv *s, struct fs_client *c)
 {
-    char buf[4096];
+    char buf[16384];
 
-    for (;;) {
+    for (int k = 0; k < FS_TURN_CALLS; k++) {
         ssize_t n = recv(c->conn.fd, buf, sizeof buf, 0);
         if (n == 0) {
             lab_log("%s: peer FIN", c->conn.name);
@@ -331,15 +363,16 @@ static bool fs_open(struct labsrv *s, struct labsrv_conn *conn)
 
 static short fs_events(struct labsrv *s, struct labsrv_conn *conn, int64_t now)
 {
+    const struct fs_opts *o = s->ctx;
     struct fs_client *c = (struct fs_client *)conn;
 
-    (void)s;
     (void)now;
     switch (c->state) {
     case FS_REQUEST:
         conn->wake = c->deadline;
         return POLLIN;
     case FS_RESPONSE:
+        conn->wake = c->progress + o->stall_ms;
         return POLLOUT;
     case FS_LINGER:
         conn->wake = c->deadline;
@@ -350,7 +383,9 @@ static short fs_events(struct labsrv *s, struct labsrv_conn *conn, int64_t now)
 
 static void fs_service(struct labsrv *s, struct labsrv_conn *conn, short revents, int64_t now)
 {
+    const struct fs_opts *o = s->ctx;
     struct fs_client *c = (struct fs_client *)conn;
+    int unread = 0;
 
     if (revents & POLLERR) {
         int e = 0;
@@ -360,14 +395,26 @@ static void fs_service(struct labsrv *s, struct labsrv_conn *conn, short revents
         return;
     }
     if (c->state == FS_REQUEST && (revents & (POLLIN | POLLHUP)))
-        fs_read_request(s, c);
+        fs_read_request(s, c, now);
     else if (c->state == FS_LINGER && (revents & (POLLIN | POLLHUP)))
         fs_linger(s, c);
     if (conn->fd != -1 && c->state == FS_RESPONSE)
         fs_write(s, c, now); /* eagerly: the status line fits at once */
+    if (conn->fd != -1 && c->state == FS_RESPONSE && now - c->progress >= o->stall_ms) {
+        /* The client stopped reading: give up on it. An abortive close
+         * frees the unsent bytes at once; a FIN would queue behind them. */
+        lab_log("%s: no progress for %d ms (the client stopped reading); aborting, %lld of "
+                "%llu body bytes sent",
+                conn->name, o->stall_ms, (long long)c->file_off, (unsigned long long)c->file_len);
+        net_set_abortive_close(NULL, conn->fd);
+        fs_close(s, c, "RST (stalled, --stall-timeout)");
+        return;
+    }
     if (conn->fd != -1 && c->state != FS_RESPONSE && now >= c->deadline) {
         if (c->state == FS_REQUEST)
             fs_close(s, c, "FIN (no request in time)");
+        else if (ioctl(conn->fd, FIONREAD, &unread) == 0 && unread > 0)
+            fs_close(s, c, "RST (the client's FIN did not come in time; bytes unread)");
         else
             fs_close(s, c, "FIN (the client's FIN did not come in time)");
     }
