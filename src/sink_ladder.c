@@ -337,7 +337,8 @@ static void ladder_finish(struct sink *s, const struct run_totals *t)
     if (!l->rows)
         return;
     fflush(l->rows);
-    qsort(l->refs, l->n_refs, sizeof *l->refs, ref_cmp);
+    if (l->n_refs) /* qsort's pointer must not be NULL, even for no elements */
+        qsort(l->refs, l->n_refs, sizeof *l->refs, ref_cmp);
     char buf[1024];
     for (size_t i = 0; i < l->n_refs; i++) {
         uint32_t n = l->refs[i].len < sizeof buf ? l->refs[i].len : (uint32_t)sizeof buf;

@@ -18,6 +18,7 @@
 
 #define SOURCE_FILE_BUFSIZE (1u << 20)
 #define SOURCE_DEFAULT_SNAPLEN 262144
+#define SOURCE_MAX_SEC 8000000000LL /* latest packet time kept: epoch seconds, year 2223 */
 
 struct source {
     pcap_t *pcap;
@@ -220,8 +221,13 @@ int source_next(struct source *s, struct source_pkt *pkt, char *err, size_t errl
             pkt->data = data;
             pkt->caplen = h->caplen;
             pkt->len = h->len;
+            /* pcapng stamps are 64-bit (and if_tsoffset moves them anywhere): clamp the
+             * seconds so the nanosecond time, and the tracker's timer sums on it, stay far
+             * inside int64 (found by fuzz_pcap) */
+            int64_t sec = (int64_t)h->ts.tv_sec;
+            sec = sec < 0 ? 0 : sec > SOURCE_MAX_SEC ? SOURCE_MAX_SEC : sec;
             int64_t frac = (int64_t)h->ts.tv_usec;
-            pkt->ts_ns = (int64_t)h->ts.tv_sec * 1000000000 + (s->nano ? frac : frac * 1000);
+            pkt->ts_ns = sec * 1000000000 + (s->nano ? frac : frac * 1000);
             if (s->dumper) {
                 pcap_dump((u_char *)s->dumper, h, data);
                 if (s->dump_flush)

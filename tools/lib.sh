@@ -12,6 +12,7 @@ SYNACK_PACKAGES=(
   python3                               # test scripts
   iproute2 ethtool iptables procps      # network namespaces, ss, offloads, loss
   chromium fonts-dejavu-core            # the HTML report test (headless)
+  clang libclang-rt-14-dev llvm         # libFuzzer harnesses (tools/fuzz), symbolized traces
 )
 
 synack_missing_packages() {
