@@ -15,28 +15,29 @@ SYNACK_PACKAGES=(
   clang libclang-rt-14-dev llvm         # libFuzzer harnesses (tools/fuzz), symbolized traces
 )
 
-synack_missing_packages() {
+# Packages only the benchmarks use (tools/bench installs them).
+SYNACK_BENCH_PACKAGES=(time valgrind tcptrace iperf3)
+
+# synack_install_packages PKG...: apt-get install those not installed yet (as root).
+synack_install_packages() {
   local missing=() p
-  for p in "${SYNACK_PACKAGES[@]}"; do
+  for p in "$@"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
       missing+=("$p")
   done
-  echo "${missing[@]}"
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" != 0 ]; then
+    echo "synack: missing packages: ${missing[*]} (run as root so tools/ can apt-get install them)" >&2
+    return 1
+  fi
+  echo "synack: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
 synack_install_deps() {
-  local missing
-  missing=$(synack_missing_packages)
-  [ -z "$missing" ] && return 0
-  if [ "$(id -u)" != 0 ]; then
-    echo "synack: missing packages: $missing (run as root so tools/ can apt-get install them)" >&2
-    return 1
-  fi
-  echo "synack: installing $missing" >&2
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >/dev/null
-  # shellcheck disable=SC2086
-  apt-get install -y -qq --no-install-recommends $missing >/dev/null
+  synack_install_packages "${SYNACK_PACKAGES[@]}"
 }
 
 # synack_build DIR [cmake args...]: configure once, then build incrementally.
