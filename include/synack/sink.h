@@ -86,5 +86,9 @@ struct sink *sink_conn_new(const struct sink_opts *o);
  * o->svg_dir standalone SVG files (sink_html.c).  Segments are kept in a temporary
  * file until then, so memory does not grow with the capture. */
 struct sink *sink_html_new(const struct sink_opts *o);
+/* `--follow ID`: connection o->conn's byte stream both ways, written to o->fd at finish
+ * as `tshark -q -z follow,tcp,ascii` prints it (stream.c; payload kept in a temporary
+ * file).  An unknown connection or an I/O error is described in o->errbuf. */
+struct sink *sink_follow_new(const struct sink_opts *o);
 
 #endif

@@ -22,6 +22,10 @@ int cmd_lab(int argc, char **argv);
 /* synack report -r FILE --html OUT [--svg DIR]: HTML/SVG report of a capture. */
 int cmd_report(int argc, char **argv);
 
+/* synack verify --server HOST:PORT [--start CMD] | -r FILE: judge a server, check by
+ * check (cmd_verify.c). */
+int cmd_verify(int argc, char **argv);
+
 /* Parse a decimal number from 0 to max (no sign, no junk).  Returns 0, or -1. */
 int cli_parse_u64(const char *s, uint64_t max, uint64_t *out);
 

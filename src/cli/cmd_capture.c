@@ -30,6 +30,7 @@ struct capture_opts {
     struct sink_opts sink;
     int t_count;
     bool ladder;        /* --ladder: diagrams instead of packet lines */
+    uint64_t follow;    /* --follow ID: that connection's byte stream, 0 = none */
     struct tcp_tracker_opts trk;
     char *filter;
 };
@@ -97,6 +98,8 @@ static void usage(FILE *f)
             "  -X             TCP payload as hex and text\n"
             "  --ladder       a ladder diagram per connection instead of packet lines\n"
             "  --conn ID      only connection ID in the ladder\n"
+            "  --follow ID    only connection ID's byte stream both ways, reassembled, as\n"
+            "                 tshark -z follow,tcp,ascii prints it (first 64 MiB each way)\n"
             "Tracking:\n"
             "  --max-conns N  connections tracked at once (default 262144); the oldest\n"
             "                 half-open, then least recently active, are evicted\n"
@@ -117,6 +120,7 @@ enum {
     OPT_VERSION,
     OPT_LADDER,
     OPT_CONN,
+    OPT_FOLLOW,
 };
 
 static const struct option long_opts[] = {
@@ -129,6 +133,7 @@ static const struct option long_opts[] = {
     {"nano", no_argument, NULL, OPT_NANO},
     {"ladder", no_argument, NULL, OPT_LADDER},
     {"conn", required_argument, NULL, OPT_CONN},
+    {"follow", required_argument, NULL, OPT_FOLLOW},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -211,6 +216,13 @@ static int parse_options(int argc, char **argv, struct capture_opts *o)
             }
             o->sink.conn = v;
             break;
+        case OPT_FOLLOW:
+            if (cli_parse_u64(optarg, UINT64_MAX, &v) || v == 0) {
+                cli_error("--follow: '%s' is not a connection id", optarg);
+                return EXIT_USAGE;
+            }
+            o->follow = v;
+            break;
         case OPT_MAX_CONNS:
             if (cli_parse_u64(optarg, 1u << 26, &v) || v == 0) {
                 cli_error("--max-conns: '%s' is not a count from 1 to %u", optarg, 1u << 26);
@@ -249,6 +261,11 @@ static int parse_options(int argc, char **argv, struct capture_opts *o)
     }
     if (o->src.file && o->src.iface) {
         cli_error("-r and -i: choose one source");
+        return EXIT_USAGE;
+    }
+    if (o->follow && (o->ladder || o->format != OUT_TEXT || o->mode)) {
+        cli_error("--follow prints only the byte stream: it does not combine with --ladder, "
+                  "-o json/conn, --events, --summary or -q");
         return EXIT_USAGE;
     }
     o->filter = cli_join_filter(argc - optind, argv + optind);
@@ -365,11 +382,19 @@ int cmd_capture(int argc, char **argv)
     o.sink.time_mode = o.t_count; /* enum time_mode follows tcpdump's -t count */
     o.sink.live = o.src.iface != NULL;
     o.sink.color = isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
-    if (o.ladder)
-        pipeline_add_sink(&pl, sink_ladder_new(&o.sink));
-    pipeline_add_sink(&pl, o.format == OUT_JSON   ? sink_json_new(&o.sink)
-                           : o.format == OUT_CONN ? sink_conn_new(&o.sink)
-                                                  : sink_text_new(&o.sink));
+    char follow_err[256] = "";
+    if (o.follow) {
+        o.sink.conn = o.follow;
+        o.sink.errbuf = follow_err;
+        o.sink.errlen = sizeof follow_err;
+        pipeline_add_sink(&pl, sink_follow_new(&o.sink));
+    } else {
+        if (o.ladder)
+            pipeline_add_sink(&pl, sink_ladder_new(&o.sink));
+        pipeline_add_sink(&pl, o.format == OUT_JSON   ? sink_json_new(&o.sink)
+                               : o.format == OUT_CONN ? sink_conn_new(&o.sink)
+                                                      : sink_text_new(&o.sink));
+    }
 
     if (o.src.iface) { /* as tcpdump does: the capture is running from here on */
         const char *dn = pcap_datalink_val_to_name(dlt);
@@ -386,6 +411,10 @@ int cmd_capture(int argc, char **argv)
     free(o.filter);
     if (rc < 0) {
         cli_error("%s (after %llu packets)", err, (unsigned long long)read);
+        return EXIT_USAGE;
+    }
+    if (follow_err[0]) {
+        cli_error("%s", follow_err);
         return EXIT_USAGE;
     }
     return EXIT_OK;

@@ -4,6 +4,7 @@
  *   synack [capture options] [FILTER...]   read a file (-r) or capture live (-i)
  *   synack lab [SCENARIO...]                run the TCP lab in a namespace and watch it
  *   synack report -r FILE --html OUT        HTML/SVG report of a capture
+ *   synack verify --server H:P | -r FILE     judge a server check by check
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -67,5 +68,7 @@ int main(int argc, char **argv)
         return cmd_lab(argc - 1, argv + 1);
     if (argc > 1 && strcmp(argv[1], "report") == 0)
         return cmd_report(argc - 1, argv + 1);
+    if (argc > 1 && strcmp(argv[1], "verify") == 0)
+        return cmd_verify(argc - 1, argv + 1);
     return cmd_capture(argc, argv);
 }

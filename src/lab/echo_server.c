@@ -1,7 +1,7 @@
 /* echo_server.c -- synack-echo-server: a TCP echo server serving every
  * client from one poll() loop, with switches that put chosen TCP behaviours
  * on the wire (server closes first, RST, data after FIN, small and zero
- * windows).
+ * windows), and deliberate bugs (--bug) that `synack verify` must catch.
  *
  * Part of the synack lab (src/lab/README.md). Memory per client is bounded:
  * one ECHO_OUT_MAX output buffer plus struct echo_client. When a client's
@@ -14,6 +14,8 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +28,23 @@
 #define ECHO_OUT_MAX (64 * 1024)
 /* Longest line start held back because it may still become "exit\r\n". */
 #define ECHO_HOLD_MAX 6
+/* send() calls per client and loop turn (at most 1 MiB): fairness between clients. */
+#define ECHO_TURN_SENDS 16
+/* --bug first-1024: bytes echoed per connection. */
+#define ECHO_BUG_FIRST 1024
+
+/* Deliberate bugs (--bug NAME), each made for one `synack verify` check to catch. */
+enum echo_bug {
+    BUG_NONE = 0,
+    BUG_NO_CLOSE,      /* never close: every connection stays in CLOSE_WAIT */
+    BUG_RST,           /* close with RST instead of FIN */
+    BUG_FIRST_1024,    /* echo only the first 1024 bytes of each connection */
+    BUG_ONE_AT_A_TIME, /* serve one client at a time; the rest wait in the backlog */
+    BUG_NO_LISTEN,     /* announce "listening" but never listen(): SYNs get RST */
+};
+
+static const char *const echo_bug_names[] = {"",           "no-close",      "rst",
+                                             "first-1024", "one-at-a-time", "no-listen"};
 
 struct echo_opts {
     const char *bind;    /* --bind, NULL for every address */
@@ -37,6 +56,7 @@ struct echo_opts {
     bool upper;          /* --upper: echo upper-cased */
     bool close_first;    /* --close-first: close after the first line */
     bool rst;            /* --rst: every close is an abort (RST) */
+    enum echo_bug bug;   /* --bug */
 };
 
 struct echo_client {
@@ -51,6 +71,10 @@ struct echo_client {
     uint64_t extra_left;               /* --send-after-fin bytes still to queue */
     uint64_t extra_off;                /* --send-after-fin bytes queued so far */
     int64_t resume_ms;                 /* --pause-ms: first time we may read */
+    uint64_t echoed;                   /* bytes queued for echo so far (--bug first-1024) */
+    uint64_t ticket;                   /* accept order (--bug one-at-a-time) */
+    bool waiting;                      /* not its turn (--bug one-at-a-time) */
+    bool logged_wait;                  /* the wait was logged */
 };
 
 /* ------------------------------------------------------------------------ */
@@ -86,6 +110,18 @@ static void echo_usage(void)
            "      --pause-ms MS        do not read from a new client for MS ms after\n"
            "                           accept: its window fills up and closes (zero window)\n"
            "\n"
+           "Deliberate bugs, for `synack verify` to catch (one check fails for each):\n"
+           "      --bug no-close       never close a connection, not even after the\n"
+           "                           client's FIN: a CLOSE_WAIT leak (no-close-wait-leak)\n"
+           "      --bug rst            close with RST instead of FIN (graceful-close)\n"
+           "      --bug first-1024     echo only the first 1024 bytes of each connection;\n"
+           "                           the rest is read and dropped (echo)\n"
+           "      --bug one-at-a-time  serve one client at a time: the others wait\n"
+           "                           (accepted by the kernel, not read) until it is\n"
+           "                           closed (concurrent)\n"
+           "      --bug no-listen      print the readiness line but never listen(): every\n"
+           "                           SYN is answered by RST (listening)\n"
+           "\n"
            "  -q, --quiet              no event log on stderr\n"
            "  -h, --help               show this help and exit\n"
            "\n"
@@ -96,7 +132,15 @@ static void echo_usage(void)
 
 static void echo_parse(int argc, char **argv, struct echo_opts *o)
 {
-    enum { OPT_BACKLOG = 256, OPT_CLOSE_FIRST, OPT_RST, OPT_AFTER_FIN, OPT_RCVBUF, OPT_PAUSE };
+    enum {
+        OPT_BACKLOG = 256,
+        OPT_CLOSE_FIRST,
+        OPT_RST,
+        OPT_AFTER_FIN,
+        OPT_RCVBUF,
+        OPT_PAUSE,
+        OPT_BUG
+    };
     static const struct option longopts[] = {
         {"port", required_argument, NULL, 'p'},
         {"bind", required_argument, NULL, 'b'},
@@ -107,6 +151,7 @@ static void echo_parse(int argc, char **argv, struct echo_opts *o)
         {"send-after-fin", required_argument, NULL, OPT_AFTER_FIN},
         {"rcvbuf", required_argument, NULL, OPT_RCVBUF},
         {"pause-ms", required_argument, NULL, OPT_PAUSE},
+        {"bug", required_argument, NULL, OPT_BUG},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -145,6 +190,20 @@ static void echo_parse(int argc, char **argv, struct echo_opts *o)
         case OPT_PAUSE:
             o->pause_ms = (int)lab_opt_long("--pause-ms", optarg, 0, 3600000);
             break;
+        case OPT_BUG: {
+            size_t i = 1;
+            for (; i < sizeof echo_bug_names / sizeof echo_bug_names[0]; i++)
+                if (strcmp(optarg, echo_bug_names[i]) == 0)
+                    break;
+            if (i == sizeof echo_bug_names / sizeof echo_bug_names[0])
+                lab_usage_error("--bug: unknown bug '%s' (no-close, rst, first-1024, "
+                                "one-at-a-time, no-listen)",
+                                optarg);
+            o->bug = (enum echo_bug)i;
+            if (o->bug == BUG_RST)
+                o->rst = true;
+            break;
+        }
         case 'q':
             lab_log_enabled = false;
             break;
@@ -202,6 +261,12 @@ static void echo_append(const struct echo_opts *o, struct echo_client *c, const 
 {
     unsigned char *dst = c->out + c->out_len;
 
+    if (o->bug == BUG_FIRST_1024) { /* the bug: the rest is dropped */
+        uint64_t room = c->echoed < ECHO_BUG_FIRST ? ECHO_BUG_FIRST - c->echoed : 0;
+        if (n > room)
+            n = (size_t)room;
+    }
+    c->echoed += n;
     if (o->upper) {
         for (size_t i = 0; i < n; i++)
             dst[i] = p[i] >= 'a' && p[i] <= 'z' ? (unsigned char)(p[i] - 'a' + 'A') : p[i];
@@ -282,7 +347,7 @@ static void echo_compact(struct echo_client *c)
  * the held-back bytes: this is the back-pressure on fast senders. */
 static bool echo_can_read(const struct echo_client *c, int64_t now)
 {
-    return !c->done && now >= c->resume_ms &&
+    return !c->done && !c->waiting && now >= c->resume_ms &&
            c->out_len - c->out_off < ECHO_OUT_MAX - ECHO_HOLD_MAX;
 }
 
@@ -330,7 +395,9 @@ static void echo_read(struct labsrv *s, struct echo_client *c)
  * with --send-after-fin filler once the peer's FIN has come. */
 static void echo_write(struct labsrv *s, struct echo_client *c)
 {
-    for (;;) {
+    /* At most ECHO_TURN_SENDS sends per loop turn: with --send-after-fin a fast reader
+     * could otherwise keep the loop on this one client (found by tools/loadtest). */
+    for (int turn = 0; turn < ECHO_TURN_SENDS; turn++) {
         if (c->extra_left > 0) {
             echo_compact(c);
             size_t k = ECHO_OUT_MAX - c->out_len;
@@ -371,7 +438,10 @@ static bool echo_open(struct labsrv *s, struct labsrv_conn *conn)
         lab_log("%s: out of memory, connection dropped", conn->name);
         return false;
     }
+    static uint64_t tickets;
+
     c->line_start = true;
+    c->ticket = ++tickets;
     c->resume_ms = lab_now_ms() + o->pause_ms;
     if (o->rst && net_set_abortive_close(err, conn->fd) == NET_ERR)
         lab_log("%s: %s", conn->name, err);
@@ -380,12 +450,32 @@ static bool echo_open(struct labsrv *s, struct labsrv_conn *conn)
     return true;
 }
 
+/* --bug one-at-a-time: is another open connection older than c? */
+static bool echo_must_wait(struct labsrv *s, const struct echo_client *c)
+{
+    for (size_t i = 0; i < s->nconns; i++) {
+        const struct echo_client *o = (const struct echo_client *)s->conns[i];
+        if (o != c && o->conn.fd != -1 && o->ticket < c->ticket)
+            return true;
+    }
+    return false;
+}
+
 static short echo_events(struct labsrv *s, struct labsrv_conn *conn, int64_t now)
 {
+    const struct echo_opts *o = s->ctx;
     struct echo_client *c = (struct echo_client *)conn;
     short ev = 0;
 
-    (void)s;
+    if (o->bug == BUG_ONE_AT_A_TIME) {
+        c->waiting = echo_must_wait(s, c);
+        if (c->waiting) {
+            if (!c->logged_wait)
+                lab_log("%s: waiting: one client at a time (--bug one-at-a-time)", conn->name);
+            c->logged_wait = true;
+            return 0;
+        }
+    }
     if (echo_can_read(c, now))
         ev |= POLLIN;
     else if (!c->done && now < c->resume_ms)
@@ -412,8 +502,15 @@ static void echo_service(struct labsrv *s, struct labsrv_conn *conn, short reven
         echo_write(s, c); /* eagerly: the echo usually fits at once */
     if (conn->fd != -1 && (revents & POLLHUP) && !(revents & POLLIN))
         echo_drop(s, c, ECONNRESET); /* both directions are gone */
-    if (conn->fd != -1 && c->done && c->out_len == c->out_off && c->extra_left == 0)
-        echo_close(s, c);
+    if (conn->fd != -1 && c->done && c->out_len == c->out_off && c->extra_left == 0) {
+        const struct echo_opts *o = s->ctx;
+        if (o->bug != BUG_NO_CLOSE)
+            echo_close(s, c);
+        else if (!c->logged_wait) { /* the bug: the socket is never closed */
+            lab_log("%s: not closing (--bug no-close): CLOSE_WAIT", conn->name);
+            c->logged_wait = true;
+        }
+    }
 }
 
 /* Stopping: read no more, let the pending echo drain, then close. */
@@ -433,6 +530,58 @@ static void echo_release(struct labsrv *s, struct labsrv_conn *conn)
     free(((struct echo_client *)conn)->out);
 }
 
+/* --bug no-listen: bind the port and announce it, but never listen(); wait for a
+ * signal.  A SYN to a bound socket that does not listen is answered by RST. */
+static int echo_no_listen(const struct echo_opts *o)
+{
+    char err[NET_ERR_LEN];
+    struct sockaddr_in6 a6;
+    struct sockaddr_in a4;
+    int fd = -1;
+    bool v4 = o->bind != NULL && strchr(o->bind, ':') == NULL;
+
+    memset(&a6, 0, sizeof a6);
+    memset(&a4, 0, sizeof a4);
+    if (v4) {
+        a4.sin_family = AF_INET;
+        a4.sin_port = htons((uint16_t)o->port);
+        if (inet_pton(AF_INET, o->bind, &a4.sin_addr) != 1)
+            lab_usage_error("--bind: '%s' is not an IP address (--bug no-listen)", o->bind);
+        fd = socket(AF_INET, SOCK_STREAM, 0);
+    } else {
+        a6.sin6_family = AF_INET6;
+        a6.sin6_port = htons((uint16_t)o->port);
+        if (o->bind != NULL && inet_pton(AF_INET6, o->bind, &a6.sin6_addr) != 1)
+            lab_usage_error("--bind: '%s' is not an IP address (--bug no-listen)", o->bind);
+        fd = socket(AF_INET6, SOCK_STREAM, 0);
+        int off = 0;
+        if (fd != -1)
+            setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off);
+    }
+    int one = 1;
+    if (fd == -1 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == -1 ||
+        (v4 ? bind(fd, (struct sockaddr *)&a4, sizeof a4)
+            : bind(fd, (struct sockaddr *)&a6, sizeof a6)) == -1) {
+        lab_error("cannot bind port %d: %s", o->port, strerror(errno));
+        return LAB_EXIT_FAIL;
+    }
+    int sigfd = lab_signal_pipe(err);
+    if (sigfd == -1 || lab_announce_listening(err, fd) == -1) {
+        lab_error("%s", err);
+        return LAB_EXIT_FAIL;
+    }
+    lab_log("not listening (--bug no-listen): every SYN is answered by RST");
+    for (;;) {
+        struct pollfd p = {.fd = sigfd, .events = POLLIN};
+        if (poll(&p, 1, -1) == 1 && lab_signal_taken(sigfd))
+            break;
+    }
+    lab_log("signal received: stopping");
+    close(fd);
+    close(sigfd);
+    return LAB_EXIT_OK;
+}
+
 int main(int argc, char **argv)
 {
     static const struct labsrv_ops ops = {
@@ -449,6 +598,8 @@ int main(int argc, char **argv)
 
     lab_prog = "synack-echo-server";
     echo_parse(argc, argv, &o);
+    if (o.bug == BUG_NO_LISTEN)
+        return echo_no_listen(&o);
     if (labsrv_init(err, &s, &ops, &o, o.bind, o.port, o.backlog, o.rcvbuf) == -1) {
         lab_error("%s", err);
         return LAB_EXIT_FAIL;
