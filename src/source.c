@@ -139,8 +139,8 @@ static struct source *source_open_live(struct source *s, const struct source_opt
     pcap_set_timeout(s->pcap, 100);
     if (o->immediate)
         pcap_set_immediate_mode(s->pcap, 1);
-    if (o->buffer_kib > 0)
-        pcap_set_buffer_size(s->pcap, o->buffer_kib * 1024);
+    pcap_set_buffer_size(s->pcap,
+                         (o->buffer_kib > 0 ? o->buffer_kib : SOURCE_DEFAULT_BUFFER_KIB) * 1024);
     pcap_set_tstamp_precision(s->pcap, PCAP_TSTAMP_PRECISION_NANO); /* may fail: then µs */
     int rc = pcap_activate(s->pcap);
     if (rc < 0) {

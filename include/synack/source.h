@@ -14,13 +14,18 @@
 
 #define SOURCE_ERRLEN 512
 
+/* Default kernel capture buffer for live capture.  In immediate mode libpcap's ring
+ * has one slot per packet sized by the snapshot length (256 KiB), so libpcap's 2 MiB
+ * default holds only about 8 packets and drops at the first scheduling hiccup. */
+#define SOURCE_DEFAULT_BUFFER_KIB 32768
+
 struct source;
 
 struct source_opts {
     const char *file;    /* -r: path, or "-" for standard input; NULL for live */
     const char *iface;   /* -i: interface for live capture */
     int snaplen;         /* -s: 0 means the default (262144) */
-    int buffer_kib;      /* -B: kernel buffer in KiB, 0 = libpcap default */
+    int buffer_kib;      /* -B: kernel buffer in KiB, 0 = SOURCE_DEFAULT_BUFFER_KIB */
     bool promisc;        /* --promisc */
     bool immediate;      /* deliver packets as they arrive (live) */
 };

@@ -74,7 +74,7 @@ static void usage(FILE *f)
             "  -D             list capture interfaces\n"
             "  -c COUNT       stop after COUNT packets\n"
             "  -s SNAPLEN     bytes to capture per packet (default 262144)\n"
-            "  -B KIB         kernel capture buffer size in KiB\n"
+            "  -B KIB         kernel capture buffer size in KiB (default 32768)\n"
             "  -p             no promiscuous mode (the default)\n"
             "  --promisc      promiscuous mode\n"
             "  -w FILE        also write the packets read to FILE (pcap)\n"
