@@ -68,7 +68,7 @@ void outbuf_maybe_flush(struct outbuf *b)
         outbuf_flush(b);
 }
 
-void outbuf_put(struct outbuf *b, const void *s, size_t n)
+void outbuf_put_slow(struct outbuf *b, const void *s, size_t n)
 {
     const char *p = s;
     while (n > 0) {
@@ -85,27 +85,55 @@ void outbuf_put(struct outbuf *b, const void *s, size_t n)
     }
 }
 
-void outbuf_puts(struct outbuf *b, const char *s)
+/* "00" "01" ... "99": decimal conversion two digits at a time. */
+static const char digit_pairs[201] = "00010203040506070809101112131415161718192021222324"
+                                     "25262728293031323334353637383940414243444546474849"
+                                     "50515253545556575859606162636465666768697071727374"
+                                     "75767778798081828384858687888990919293949596979899";
+
+static unsigned digits10(uint64_t v)
 {
-    outbuf_put(b, s, strlen(s));
+    unsigned n = 1;
+    while (v >= 10000) {
+        v /= 10000;
+        n += 4;
+    }
+    return n + (v >= 10) + (v >= 100) + (v >= 1000);
 }
 
-void outbuf_putc(struct outbuf *b, char c)
+/* Write v as exactly n decimal digits ending at end (end - n .. end - 1). */
+static void put_digits(char *end, uint64_t v, unsigned n)
 {
-    if (b->len == OUTBUF_SIZE)
-        outbuf_flush(b);
-    b->data[b->len++] = c;
+    char *p = end;
+    if (v <= UINT32_MAX) { /* 32-bit division is the cheaper one */
+        uint32_t w = (uint32_t)v;
+        while (n >= 2) {
+            p -= 2;
+            memcpy(p, digit_pairs + (w % 100) * 2, 2);
+            w /= 100;
+            n -= 2;
+        }
+        if (n)
+            *--p = (char)('0' + w % 10);
+        return;
+    }
+    while (n >= 2) {
+        p -= 2;
+        memcpy(p, digit_pairs + (v % 100) * 2, 2);
+        v /= 100;
+        n -= 2;
+    }
+    if (n)
+        *--p = (char)('0' + v % 10);
 }
 
 void outbuf_u64(struct outbuf *b, uint64_t v)
 {
-    char tmp[24];
-    int i = (int)sizeof tmp;
-    do {
-        tmp[--i] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    outbuf_put(b, tmp + i, sizeof tmp - (size_t)i);
+    if (OUTBUF_SIZE - b->len < 20)
+        outbuf_flush(b);
+    unsigned n = digits10(v);
+    put_digits(b->data + b->len + n, v, n);
+    b->len += n;
 }
 
 void outbuf_i64(struct outbuf *b, int64_t v)
@@ -120,14 +148,12 @@ void outbuf_i64(struct outbuf *b, int64_t v)
 
 void outbuf_u64w(struct outbuf *b, uint64_t v, unsigned width)
 {
-    char tmp[24];
-    if (width > sizeof tmp)
-        width = sizeof tmp;
-    for (unsigned i = width; i-- > 0;) {
-        tmp[i] = (char)('0' + v % 10);
-        v /= 10;
-    }
-    outbuf_put(b, tmp, width);
+    if (width > 20)
+        width = 20;
+    if (OUTBUF_SIZE - b->len < 20)
+        outbuf_flush(b);
+    put_digits(b->data + b->len + width, v, width);
+    b->len += width;
 }
 
 void outbuf_hex(struct outbuf *b, uint64_t v, unsigned min_width)
@@ -169,12 +195,25 @@ size_t addr_text(int family, const uint8_t *a, char *out, size_t size)
 
 void outbuf_addr(struct outbuf *b, int family, const uint8_t *a)
 {
-    if (family == 4) {
+    if (family == 4) { /* dotted quad straight into the buffer */
+        if (OUTBUF_SIZE - b->len < 16)
+            outbuf_flush(b);
+        char *p = b->data + b->len;
         for (int i = 0; i < 4; i++) {
-            if (i)
-                outbuf_putc(b, '.');
-            outbuf_u64(b, a[i]);
+            unsigned o = a[i];
+            if (o >= 100) {
+                *p++ = (char)('0' + o / 100);
+                memcpy(p, digit_pairs + (o % 100) * 2, 2);
+                p += 2;
+            } else if (o >= 10) {
+                memcpy(p, digit_pairs + o * 2, 2);
+                p += 2;
+            } else {
+                *p++ = (char)('0' + o);
+            }
+            *p++ = '.';
         }
+        b->len = (size_t)(p - 1 - b->data); /* no dot after the last octet */
         return;
     }
     char tmp[INET6_TEXT_MAX];

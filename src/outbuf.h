@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define OUTBUF_SIZE (256u * 1024u)
 #define OUTBUF_SLACK 4096u /* room kept free so one field never needs a flush mid-way */
@@ -32,9 +33,32 @@ void outbuf_flush(struct outbuf *b);
 /* Flush when less than OUTBUF_SLACK bytes are free (call once per record). */
 void outbuf_maybe_flush(struct outbuf *b);
 
-void outbuf_put(struct outbuf *b, const void *s, size_t n);
-void outbuf_puts(struct outbuf *b, const char *s);
-void outbuf_putc(struct outbuf *b, char c);
+/* Append n bytes when they do not fit (flushes as needed). */
+void outbuf_put_slow(struct outbuf *b, const void *s, size_t n);
+
+/* The per-character path of every sink: inline, one bounds check, no call. */
+static inline void outbuf_put(struct outbuf *b, const void *s, size_t n)
+{
+    if (n <= OUTBUF_SIZE - b->len) {
+        memcpy(b->data + b->len, s, n);
+        b->len += n;
+    } else {
+        outbuf_put_slow(b, s, n);
+    }
+}
+
+static inline void outbuf_puts(struct outbuf *b, const char *s)
+{
+    outbuf_put(b, s, strlen(s)); /* strlen of a literal folds to a constant */
+}
+
+static inline void outbuf_putc(struct outbuf *b, char c)
+{
+    if (b->len == OUTBUF_SIZE)
+        outbuf_flush(b);
+    b->data[b->len++] = c;
+}
+
 void outbuf_u64(struct outbuf *b, uint64_t v);
 void outbuf_i64(struct outbuf *b, int64_t v);
 /* Zero-padded decimal of exactly width digits (v must fit). */

@@ -16,7 +16,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define SOURCE_FILE_BUFSIZE (1u << 20)
+/* stdio buffer for offline reading: libpcap's reader otherwise does a read() per 4 KiB;
+ * much larger is slower again (each record is copied out of a buffer that no longer
+ * fits in L2: 2.5 M packets took 0.88 s of CPU with 128 KiB, 1.26 s with 1 MiB). */
+#define SOURCE_FILE_BUFSIZE (128u * 1024u)
 #define SOURCE_DEFAULT_SNAPLEN 262144
 #define SOURCE_MAX_SEC 8000000000LL /* latest packet time kept: epoch seconds, year 2223 */
 

@@ -374,9 +374,10 @@ int cmd_capture(int argc, char **argv)
     }
     pl.max_packets = o.count;
     o.sink.mode = default_mode(&o);
-    /* TCP checksums cost a pass over every payload byte; only packet output shows them
-     * (the tracker never uses them: Zeek's -C semantics) */
-    if (!(o.sink.mode & SINK_PACKETS) && !o.ladder)
+    /* Checksums cost a pass over every payload byte; as in tcpdump they are verified
+     * only where they are shown: -v lines and JSON packets (the tracker never uses
+     * them: Zeek's -C semantics) */
+    if (!((o.sink.mode & SINK_PACKETS) && (o.sink.verbose || o.format == OUT_JSON)))
         pl.decode_flags |= DECODE_NO_CHECKSUMS;
     o.sink.fd = STDOUT_FILENO;
     o.sink.time_mode = o.t_count; /* enum time_mode follows tcpdump's -t count */
