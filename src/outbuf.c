@@ -91,18 +91,25 @@ static const char digit_pairs[201] = "000102030405060708091011121314151617181920
                                      "50515253545556575859606162636465666768697071727374"
                                      "75767778798081828384858687888990919293949596979899";
 
-static unsigned digits10(uint64_t v)
+/* Decimal digits of v: a comparison tree for 32-bit values (most of what is printed:
+ * ports, sequence numbers, windows), a loop beyond. */
+static inline unsigned digits10(uint64_t v)
 {
-    unsigned n = 1;
-    while (v >= 10000) {
-        v /= 10000;
-        n += 4;
+    if (v <= UINT32_MAX) {
+        uint32_t w = (uint32_t)v;
+        if (w < 100000)
+            return w < 100 ? (w < 10 ? 1 : 2) : w < 1000 ? 3 : w < 10000 ? 4 : 5;
+        return w < 10000000 ? (w < 1000000 ? 6 : 7)
+                            : w < 100000000 ? 8 : w < 1000000000 ? 9 : 10;
     }
-    return n + (v >= 10) + (v >= 100) + (v >= 1000);
+    unsigned n = 10;
+    for (v /= 10000000000ULL; v; v /= 10)
+        n++;
+    return n;
 }
 
 /* Write v as exactly n decimal digits ending at end (end - n .. end - 1). */
-static void put_digits(char *end, uint64_t v, unsigned n)
+static inline __attribute__((always_inline)) void put_digits(char *end, uint64_t v, unsigned n)
 {
     char *p = end;
     if (v <= UINT32_MAX) { /* 32-bit division is the cheaper one */
