@@ -74,6 +74,7 @@ struct lab {
     char tmpdir[PATH_MAX];
     unsigned failed;       /* expectations failed in this scenario */
     size_t n_scenarios;    /* how many this run: -w names one file per scenario */
+    bool in_userns;        /* unprivileged: root only inside our user namespace */
     uint64_t dropped;      /* packets the kernel dropped: verdicts inconclusive */
     int html_fd;           /* this scenario's report page, opened before the fork */
     char html_path[PATH_MAX + 64];
@@ -556,11 +557,12 @@ struct client_report {
 };
 _Static_assert(sizeof(struct client_report) <= PIPE_BUF, "one atomic pipe write");
 
-/* Drop root in the process that parses packets (the namespace's root, in a user
- * namespace, maps to the invoking user already: nothing to drop there). */
-static int drop_to_nobody(void)
+/* Drop root in the process that parses packets.  In a user namespace the process is
+ * root only there and is the invoking user everywhere else: nothing to drop (and
+ * nobody is not mapped in it). */
+static int drop_to_nobody(const struct lab *L)
 {
-    if (geteuid() != 0 || getuid() != 0)
+    if (L->in_userns || geteuid() != 0)
         return 0;
     struct passwd *pw = getpwnam("nobody");
     if (!pw)
@@ -576,7 +578,7 @@ static int parse_scenario(struct lab *L, const struct scenario *sc, struct sourc
                           int report_fd)
 {
     char err[SOURCE_ERRLEN];
-    if (drop_to_nobody() != 0) {
+    if (drop_to_nobody(L) != 0) {
         cli_error("lab: cannot drop privileges to nobody: %s", strerror(errno));
         return EXIT_USAGE;
     }
@@ -977,7 +979,7 @@ int cmd_lab(int argc, char **argv)
     }
     char err[512];
     if (!L->host_lo) {
-        if (netns_enter(err, sizeof err) < 0) {
+        if (netns_enter(&L->in_userns, err, sizeof err) < 0) {
             cli_error("lab: %s. On the host's lo, segmentation offload hands the capture "
                       "super-segments whatever the MSS, so MTU-sized framing cannot be shown "
                       "there; run 'synack lab --host-lo' to run the scenarios anyway",

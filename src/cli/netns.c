@@ -27,8 +27,9 @@ static int write_file(const char *path, const char *text)
     return n == (ssize_t)strlen(text) ? 0 : -1;
 }
 
-int netns_enter(char *err, size_t errlen)
+int netns_enter(bool *in_userns, char *err, size_t errlen)
 {
+    *in_userns = false;
     if (geteuid() == 0) {
         if (unshare(CLONE_NEWNET) == 0)
             return 0;
@@ -59,6 +60,7 @@ int netns_enter(char *err, size_t errlen)
         snprintf(err, errlen, "user namespace: gid_map: %s", strerror(errno));
         return -1;
     }
+    *in_userns = true;
     return 0;
 }
 

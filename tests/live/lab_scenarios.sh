@@ -74,6 +74,27 @@ wait "$lab"
 check "the parsing process runs as nobody (uid $parser_uid)" [ "$parser_uid" = 65534 ]
 check "its parent, which manages the namespace and the programs, stays root (uid $parent_uid)" [ "$parent_uid" = 0 ]
 
+# Not root: the lab makes a user namespace (unshare -Urn semantics) and works the
+# same; where the kernel allows no user namespace it must say so plainly, exit 2.
+bin=$(mktemp -d)
+chmod 755 "$bin"
+cp "$build"/synack "$build"/synack-echo-server "$build"/synack-echo-client \
+   "$build"/synack-file-server "$build"/synack-file-client "$bin"/
+asnobody() { (cd / && setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"); }
+if asnobody unshare -Urn true 2>/dev/null; then
+  asnobody "$bin/synack" lab echo half-close >"$tmp/nobody" 2>&1
+  rc=$?
+  check "as nobody, in a user namespace: exit 0" [ $rc = 0 ]
+  check "as nobody: 2 scenarios passed" grep -q "^2 scenarios: 2 passed, 0 failed" "$tmp/nobody"
+  check "as nobody: MSS-sized framing still shown" grep -q "PASS the 3200-byte message leaves as 1448 + 1448 + 304" "$tmp/nobody"
+else
+  asnobody "$bin/synack" lab echo >"$tmp/nobody" 2>&1
+  rc=$?
+  check "no user namespaces: exit 2" [ $rc = 2 ]
+  check "no user namespaces: said plainly, with --host-lo offered" grep -q "synack lab --host-lo" "$tmp/nobody"
+fi
+rm -rf "$bin"
+
 # A real failure: the host-style lo (offloads on) hands the capture super-segments.
 unshare -n bash -c "ip link set lo up; '$build/synack' lab --host-lo echo" >"$tmp/fail" 2>&1
 rc=$?
