@@ -184,7 +184,19 @@ void outbuf_printf(struct outbuf *b, const char *fmt, ...)
     va_end(ap);
     if (n < 0)
         return;
-    outbuf_put(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
+    if ((size_t)n < sizeof tmp) {
+        outbuf_put(b, tmp, (size_t)n);
+        return;
+    }
+    /* longer than the scratch buffer: format again straight into the output */
+    if ((size_t)n + 1 > OUTBUF_SIZE - b->len)
+        outbuf_flush(b);
+    if ((size_t)n + 1 > OUTBUF_SIZE - b->len)
+        return; /* over 256 KiB from one call: never asked of it */
+    va_start(ap, fmt);
+    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
 }
 
 size_t addr_text(int family, const uint8_t *a, char *out, size_t size)

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "outbuf.h"
+#include "spool.h"
 #include "synack/sink.h"
 #include "textfmt.h"
 
@@ -19,13 +20,6 @@
 #define STATE_W 12   /* width of a state column */
 #define ARROW_W 50   /* width of the arrow between the two columns */
 #define PREVIEW 16   /* payload bytes shown */
-
-struct row_ref {
-    uint64_t conn;
-    uint64_t order; /* 0: header, then one per row */
-    long off;
-    uint32_t len;
-};
 
 struct ladder_conn {
     uint8_t init[2];   /* state before the first change, per role (TCPS_COUNT: unseen) */
@@ -38,9 +32,7 @@ struct ladder_conn {
 struct ladder_sink {
     struct sink base;
     struct sink_opts o;
-    FILE *rows;
-    struct row_ref *refs;
-    size_t n_refs, cap_refs;
+    struct spool rows;         /* key: connection id; order: 0 header, then the rows */
     struct ladder_conn *conns; /* by id */
     size_t cap_conns;
     struct outbuf out;
@@ -96,24 +88,6 @@ static struct ladder_conn *conn_slot(struct ladder_sink *l, uint64_t id)
         l->cap_conns = cap;
     }
     return &l->conns[id];
-}
-
-static void store(struct ladder_sink *l, uint64_t conn, uint64_t order, const char *s, size_t n)
-{
-    if (!l->rows)
-        return;
-    if (l->n_refs == l->cap_refs) {
-        size_t cap = l->cap_refs ? l->cap_refs * 2 : 256;
-        struct row_ref *r = realloc(l->refs, cap * sizeof *r);
-        if (!r)
-            return;
-        l->refs = r;
-        l->cap_refs = cap;
-    }
-    long off = ftell(l->rows);
-    if (off < 0 || fwrite(s, 1, n, l->rows) != n)
-        return;
-    l->refs[l->n_refs++] = (struct row_ref){conn, order, off, (uint32_t)n};
 }
 
 /* ---------------------------------------------------------------- rendering */
@@ -271,7 +245,7 @@ static void ladder_packet(struct sink *s, const struct packet *p, const struct t
     }
     lc->rows++;
     lc->last_ts = p->ts_ns;
-    store(l, c->id, lc->rows, row, k < sizeof row ? k : sizeof row - 1);
+    spool_add(&l->rows, c->id, lc->rows, row, k < sizeof row ? k : sizeof row - 1);
 }
 
 static void ladder_event(struct sink *s, const struct tcp_event *e)
@@ -305,7 +279,7 @@ static void ladder_conn_end(struct sink *s, const struct conn *c, enum conn_end_
                      color_on(l, C_STATE), STATE_W, i0, color_off(l), ARROW_W, "",
                      color_on(l, C_STATE), STATE_W, i1, color_off(l), "frame", "time (s)");
     if (n > 0)
-        store(l, c->id, 0, head, (size_t)n < sizeof head ? (size_t)n : sizeof head - 1);
+        spool_add(&l->rows, c->id, 0, head, (size_t)n < sizeof head ? (size_t)n : sizeof head - 1);
     char tail[256];
     n = snprintf(tail, sizeof tail, "%*s  final: client %s, server %s; %s%s\n", STATE_W, "",
                  tcp_state_name((enum tcp_state)c->ep[ROLE_CLIENT].state),
@@ -316,37 +290,17 @@ static void ladder_conn_end(struct sink *s, const struct conn *c, enum conn_end_
         int m = snprintf(more, sizeof more, "%*s  (%u more segments not drawn)\n", STATE_W, "",
                          lc->dropped);
         if (m > 0)
-            store(l, c->id, UINT64_MAX - 1, more, (size_t)m);
+            spool_add(&l->rows, c->id, UINT64_MAX - 1, more, (size_t)m);
     }
     if (n > 0)
-        store(l, c->id, UINT64_MAX, tail, (size_t)n);
-}
-
-static int ref_cmp(const void *a, const void *b)
-{
-    const struct row_ref *x = a, *y = b;
-    if (x->conn != y->conn)
-        return x->conn < y->conn ? -1 : 1;
-    return x->order < y->order ? -1 : x->order > y->order;
+        spool_add(&l->rows, c->id, UINT64_MAX, tail, (size_t)n);
 }
 
 static void ladder_finish(struct sink *s, const struct run_totals *t)
 {
     (void)t;
     struct ladder_sink *l = (struct ladder_sink *)s;
-    if (!l->rows)
-        return;
-    fflush(l->rows);
-    if (l->n_refs) /* qsort's pointer must not be NULL, even for no elements */
-        qsort(l->refs, l->n_refs, sizeof *l->refs, ref_cmp);
-    char buf[1024];
-    for (size_t i = 0; i < l->n_refs; i++) {
-        uint32_t n = l->refs[i].len < sizeof buf ? l->refs[i].len : (uint32_t)sizeof buf;
-        if (fseek(l->rows, l->refs[i].off, SEEK_SET) != 0 || fread(buf, 1, n, l->rows) != n)
-            break;
-        outbuf_put(&l->out, buf, n);
-        outbuf_maybe_flush(&l->out);
-    }
+    spool_replay(&l->rows, &l->out);
     outbuf_flush(&l->out);
 }
 
@@ -354,9 +308,7 @@ static void ladder_destroy(struct sink *s)
 {
     struct ladder_sink *l = (struct ladder_sink *)s;
     outbuf_flush(&l->out);
-    if (l->rows)
-        fclose(l->rows);
-    free(l->refs);
+    spool_close(&l->rows);
     free(l->conns);
     free(l);
 }
@@ -376,7 +328,7 @@ struct sink *sink_ladder_new(const struct sink_opts *o)
         return NULL;
     l->base.ops = &ladder_ops;
     l->o = *o;
-    l->rows = tmpfile();
+    spool_open(&l->rows); /* a failure is counted and reported in the output */
     outbuf_init(&l->out, o->fd);
     return &l->base;
 }

@@ -11,23 +11,16 @@
 #include <string.h>
 
 #include "outbuf.h"
+#include "spool.h"
 #include "synack/sink.h"
 #include "textfmt.h"
 #include "timefmt.h"
-
-struct row_ref {
-    uint64_t id;
-    long off;
-    uint32_t len;
-};
 
 struct text_sink {
     struct sink base;
     struct sink_opts o;
     struct timefmt tf;
-    FILE *rows;            /* formatted table rows, in the order connections ended */
-    struct row_ref *refs;  /* 16 bytes per connection: for the id-ordered table */
-    size_t n_refs, cap_refs;
+    struct spool rows;     /* formatted table rows, printed in id order at the end */
     struct outbuf out;     /* last: large */
 };
 
@@ -127,50 +120,25 @@ static void text_conn_end(struct sink *s, const struct conn *c, enum conn_end_re
 {
     (void)why;
     struct text_sink *t = (struct text_sink *)s;
-    if (!(t->o.mode & SINK_SUMMARY) || !t->rows)
+    if (!(t->o.mode & SINK_SUMMARY))
         return;
-    if (t->n_refs == t->cap_refs) {
-        size_t cap = t->cap_refs ? t->cap_refs * 2 : 256;
-        struct row_ref *r = realloc(t->refs, cap * sizeof *r);
-        if (!r)
-            return;
-        t->refs = r;
-        t->cap_refs = cap;
-    }
     char line[512];
     size_t n = textfmt_conn_row(line, sizeof line, c);
-    long off = ftell(t->rows);
-    if (off < 0 || fwrite(line, 1, n, t->rows) != n)
-        return;
-    t->refs[t->n_refs++] = (struct row_ref){c->id, off, (uint32_t)n};
-}
-
-static int ref_cmp(const void *a, const void *b)
-{
-    const struct row_ref *x = a, *y = b;
-    return x->id < y->id ? -1 : x->id > y->id;
+    spool_add(&t->rows, c->id, 0, line, n);
 }
 
 static void print_table(struct text_sink *t)
 {
     struct outbuf *b = &t->out;
     outbuf_puts(b, "\nConnections: ");
-    outbuf_u64(b, t->n_refs);
+    outbuf_u64(b, spool_count(&t->rows) + t->rows.lost);
     outbuf_putc(b, '\n');
-    if (t->n_refs == 0)
+    if (spool_count(&t->rows) + t->rows.lost == 0)
         return;
     char line[512];
     textfmt_conn_header(line, sizeof line);
     outbuf_puts(b, line);
-    qsort(t->refs, t->n_refs, sizeof *t->refs, ref_cmp);
-    fflush(t->rows);
-    for (size_t i = 0; i < t->n_refs; i++) {
-        uint32_t n = t->refs[i].len < sizeof line ? t->refs[i].len : (uint32_t)sizeof line;
-        if (fseek(t->rows, t->refs[i].off, SEEK_SET) != 0 || fread(line, 1, n, t->rows) != n)
-            break;
-        outbuf_put(b, line, n);
-        outbuf_maybe_flush(b);
-    }
+    spool_replay(&t->rows, b);
 }
 
 /* ---------------------------------------------------------------- totals */
@@ -196,9 +164,7 @@ static void text_destroy(struct sink *s)
 {
     struct text_sink *t = (struct text_sink *)s;
     outbuf_flush(&t->out);
-    if (t->rows)
-        fclose(t->rows);
-    free(t->refs);
+    spool_close(&t->rows);
     free(t);
 }
 
@@ -221,6 +187,6 @@ struct sink *sink_text_new(const struct sink_opts *o)
     outbuf_init(&t->out, o->fd);
     t->out.lossy = o->live;
     if (o->mode & SINK_SUMMARY)
-        t->rows = tmpfile();
+        spool_open(&t->rows); /* a failure is counted and reported with the table */
     return &t->base;
 }

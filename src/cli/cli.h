@@ -5,6 +5,7 @@
 #ifndef SYNACK_CLI_H
 #define SYNACK_CLI_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* Exit codes, for every subcommand (README "Exit codes"). */
@@ -32,6 +33,16 @@ int cli_parse_u64(const char *s, uint64_t max, uint64_t *out);
 /* The trailing command-line words joined with spaces, as tcpdump takes a filter;
  * NULL when there are none (or memory is short).  The caller frees it. */
 char *cli_join_filter(int argc, char **argv);
+
+struct tcp_tracker_opts;
+/* A tracking option shared by the subcommands that read packets: name is
+ * "--max-conns", "--idle-timeout" or "--msl".  Sets it in *o, or prints a one-line
+ * error naming the option; returns 0 or EXIT_USAGE. */
+int cli_tracker_option(const char *name, const char *arg, struct tcp_tracker_opts *o);
+
+/* The directory of the running synack, where the lab programs are installed beside
+ * it (build/ or PREFIX/bin).  Returns 0 when synack-echo-server is there, else -1. */
+int cli_lab_program_dir(char *out, size_t size);
 
 /* Print "synack: <message>" on stderr (one line). */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -224,23 +224,13 @@ static int parse_options(int argc, char **argv, struct capture_opts *o)
             o->follow = v;
             break;
         case OPT_MAX_CONNS:
-            if (cli_parse_u64(optarg, 1u << 26, &v) || v == 0) {
-                cli_error("--max-conns: '%s' is not a count from 1 to %u", optarg, 1u << 26);
+            if (cli_tracker_option("--max-conns", optarg, &o->trk))
                 return EXIT_USAGE;
-            }
-            o->trk.max_conns = (uint32_t)v;
             break;
         case OPT_IDLE:
         case OPT_MSL:
-            if (cli_parse_u64(optarg, 86400 * 365, &v) || v == 0) {
-                cli_error("%s: '%s' is not a number of seconds",
-                          c == OPT_IDLE ? "--idle-timeout" : "--msl", optarg);
+            if (cli_tracker_option(c == OPT_IDLE ? "--idle-timeout" : "--msl", optarg, &o->trk))
                 return EXIT_USAGE;
-            }
-            if (c == OPT_IDLE)
-                o->trk.idle_ns = (int64_t)v * 1000000000;
-            else
-                o->trk.msl_ns = (int64_t)v * 1000000000;
             break;
         case OPT_VERSION: printf("synack 0.1.0 (%s)\n", pcap_lib_version()); return -1;
         case 'h': usage(stdout); return -1;

@@ -887,23 +887,6 @@ static void lab_usage(FILE *f)
             "3 inconclusive (the kernel dropped packets).\n");
 }
 
-static int lab_bindir(struct lab *L)
-{
-    char self[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n <= 0)
-        return -1;
-    self[n] = '\0';
-    char *slash = strrchr(self, '/');
-    if (!slash)
-        return -1;
-    *slash = '\0';
-    snprintf(L->bindir, sizeof L->bindir, "%s", self);
-    char probe[PATH_MAX + 32];
-    snprintf(probe, sizeof probe, "%s/synack-echo-server", L->bindir);
-    return access(probe, X_OK);
-}
-
 int cmd_lab(int argc, char **argv)
 {
     static struct lab lab; /* large: keep it off the stack */
@@ -973,7 +956,7 @@ int cmd_lab(int argc, char **argv)
     if (n == 0)
         run[n++] = &scenarios[0];
     L->n_scenarios = n;
-    if (lab_bindir(L) != 0) {
+    if (cli_lab_program_dir(L->bindir, sizeof L->bindir) != 0) {
         cli_error("lab: the lab programs (synack-echo-server, ...) are not next to synack");
         return EXIT_USAGE;
     }

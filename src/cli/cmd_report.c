@@ -109,15 +109,8 @@ static int parse_options(int argc, char **argv, struct report_opts *o)
             break;
         case OPT_IDLE:
         case OPT_MSL:
-            if (cli_parse_u64(optarg, 86400 * 365, &v) || v == 0) {
-                cli_error("%s: '%s' is not a number of seconds",
-                          c == OPT_IDLE ? "--idle-timeout" : "--msl", optarg);
+            if (cli_tracker_option(c == OPT_IDLE ? "--idle-timeout" : "--msl", optarg, &o->trk))
                 return EXIT_USAGE;
-            }
-            if (c == OPT_IDLE)
-                o->trk.idle_ns = (int64_t)v * 1000000000;
-            else
-                o->trk.msl_ns = (int64_t)v * 1000000000;
             break;
         case 'h':
             usage(stdout);

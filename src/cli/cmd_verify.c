@@ -400,21 +400,6 @@ static void default_checks(struct verify *V)
         V->selected[CHK_ECHO] = false;
 }
 
-static int bindir(struct verify *V)
-{
-    char self[4096];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n <= 0)
-        return -1;
-    self[n] = '\0';
-    char *slash = strrchr(self, '/');
-    if (!slash)
-        return -1;
-    *slash = '\0';
-    snprintf(V->bindir, sizeof V->bindir, "%s", self);
-    return 0;
-}
-
 static void free_all(struct verify *V)
 {
     for (size_t i = 0; i < V->n_servers; i++)
@@ -809,8 +794,8 @@ static int open_live(struct verify *V)
 
 static int run_live(struct verify *V)
 {
-    if (bindir(V) < 0) {
-        cli_error("verify: cannot find the directory of the synack program");
+    if (cli_lab_program_dir(V->bindir, sizeof V->bindir) < 0) {
+        cli_error("verify: the lab programs (synack-echo-client, ...) are not next to synack");
         return EXIT_USAGE;
     }
     char probe[4200];

@@ -11,8 +11,10 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
+#include "synack/tcp_tracker.h"
 
 void cli_error(const char *fmt, ...)
 {
@@ -60,6 +62,46 @@ char *cli_join_filter(int argc, char **argv)
     }
     f[k] = '\0';
     return f;
+}
+
+int cli_tracker_option(const char *name, const char *arg, struct tcp_tracker_opts *o)
+{
+    uint64_t v;
+    if (strcmp(name, "--max-conns") == 0) {
+        if (cli_parse_u64(arg, 1u << 26, &v) || v == 0) {
+            cli_error("--max-conns: '%s' is not a count from 1 to %u", arg, 1u << 26);
+            return EXIT_USAGE;
+        }
+        o->max_conns = (uint32_t)v;
+        return 0;
+    }
+    if (cli_parse_u64(arg, 86400 * 365, &v) || v == 0) {
+        cli_error("%s: '%s' is not a number of seconds", name, arg);
+        return EXIT_USAGE;
+    }
+    if (strcmp(name, "--idle-timeout") == 0)
+        o->idle_ns = (int64_t)v * 1000000000;
+    else
+        o->msl_ns = (int64_t)v * 1000000000;
+    return 0;
+}
+
+int cli_lab_program_dir(char *out, size_t size)
+{
+    char self[4096];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0)
+        return -1;
+    self[n] = '\0';
+    char *slash = strrchr(self, '/');
+    if (!slash)
+        return -1;
+    *slash = '\0';
+    if ((size_t)snprintf(out, size, "%s", self) >= size)
+        return -1;
+    char probe[4096 + 32];
+    snprintf(probe, sizeof probe, "%s/synack-echo-server", self);
+    return access(probe, X_OK) == 0 ? 0 : -1;
 }
 
 int main(int argc, char **argv)

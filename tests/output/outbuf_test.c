@@ -112,6 +112,20 @@ static void test_addresses(void **state)
     free(b);
 }
 
+static void test_printf_long(void **state)
+{
+    (void)state;
+    struct outbuf *b = new_buf(-1);
+    char word[3001];
+    memset(word, 'x', 3000);
+    word[3000] = '\0';
+    outbuf_printf(b, "<%s>", word); /* beyond the 1 KiB scratch buffer: nothing lost */
+    assert_int_equal(b->len, 3002);
+    assert_int_equal(b->data[0], '<');
+    assert_int_equal(b->data[3001], '>');
+    free(b);
+}
+
 static void test_json_escaping(void **state)
 {
     (void)state;
@@ -154,6 +168,7 @@ int main(void)
         cmocka_unit_test(test_u64_edges),
         cmocka_unit_test(test_u64w_and_hex),
         cmocka_unit_test(test_addresses),
+        cmocka_unit_test(test_printf_long),
         cmocka_unit_test(test_json_escaping),
         cmocka_unit_test(test_lossy_never_blocks),
     };
