@@ -26,7 +26,7 @@ static char cased(char upper, enum role dir)
 }
 
 /* Once-per-direction letters (A, D, I, Q): a seen bit each, responder bits shifted. */
-static void once(struct conn *c, char upper, unsigned bit, enum role dir)
+void zeek_history_once(struct conn *c, char upper, unsigned bit, enum role dir)
 {
     uint32_t m = (uint32_t)1 << (bit + (dir == ROLE_SERVER ? 16u : 0u));
     if (c->hist_mask & m)
@@ -37,7 +37,7 @@ static void once(struct conn *c, char upper, unsigned bit, enum role dir)
 
 /* S/H, F, R: the first always; later ones only at a different sequence number. */
 enum { SEQ_SYN = 0, SEQ_FIN = 1, SEQ_RST = 2 };
-static void by_seq(struct conn *c, char upper, int kind, enum role dir, uint32_t seq)
+void zeek_history_by_seq(struct conn *c, char upper, int kind, enum role dir, uint32_t seq)
 {
     uint32_t m = (uint32_t)1 << (8u + (unsigned)kind + (dir == ROLE_SERVER ? 16u : 0u));
     if ((c->hist_mask & m) && c->hist_last_seq[dir][kind] == seq)
@@ -47,16 +47,16 @@ static void by_seq(struct conn *c, char upper, int kind, enum role dir, uint32_t
     zeek_history_put(c, cased(upper, dir));
 }
 
-/* C, T, W, G: appended when the count reaches 1, 10, 100, ... */
-enum { LOG_C = 0, LOG_T = 1, LOG_W = 2, LOG_G = 3 };
+/* T, W, G: appended when the count reaches 1, 10, 100, ... ('C' never appears: checksums
+ * are not validated here) */
 static void scaled(struct conn *c, char upper, int kind, enum role dir)
 {
     uint32_t n = ++c->hist_cnt[dir][kind];
     uint32_t threshold = 1;
-    for (unsigned i = 0; i < c->hist_count[dir][kind]; i++)
+    for (unsigned i = 0; i < c->hist_exp[dir][kind]; i++)
         threshold *= 10;
-    if (n == threshold && c->hist_count[dir][kind] < 9) {
-        c->hist_count[dir][kind]++;
+    if (n == threshold && c->hist_exp[dir][kind] < 9) {
+        c->hist_exp[dir][kind]++;
         zeek_history_put(c, cased(upper, dir));
     }
 }
@@ -83,25 +83,25 @@ static void zeek_history(struct conn *c, const struct zeek_seg *s)
     }
     if (syn + fin + rst >= 2) {
         if (fin && rst)
-            once(c, 'I', 0, s->dir);
+            zeek_history_once(c, 'I', 0, s->dir);
         else
-            once(c, 'Q', 1, s->dir);
+            zeek_history_once(c, 'Q', 1, s->dir);
     } else if (syn) {
-        by_seq(c, (f & TCP_ACK) ? 'H' : 'S', SEQ_SYN, s->dir, s->seq);
+        zeek_history_by_seq(c, (f & TCP_ACK) ? 'H' : 'S', SEQ_SYN, s->dir, s->seq);
     } else if (fin) {
-        by_seq(c, 'F', SEQ_FIN, s->dir, s->seq + s->len);
+        zeek_history_by_seq(c, 'F', SEQ_FIN, s->dir, s->seq + s->len);
     } else if (rst) {
-        by_seq(c, 'R', SEQ_RST, s->dir, s->seq);
+        zeek_history_by_seq(c, 'R', SEQ_RST, s->dir, s->seq);
     } else if (s->len > 0) {
-        once(c, 'D', 2, s->dir);
+        zeek_history_once(c, 'D', 2, s->dir);
     } else if (f & TCP_ACK) {
-        once(c, 'A', 3, s->dir);
+        zeek_history_once(c, 'A', 3, s->dir);
     }
     if (s->retransmit)
-        scaled(c, 'T', LOG_T, s->dir);
+        scaled(c, 'T', ZEEK_CNT_T, s->dir);
     const struct tcp_endpoint *me = &c->ep[s->dir], *peer = &c->ep[1 - s->dir];
     if (s->win == 0 && !rst && !peer->fin_seen && me->zstate != ZS_RESET)
-        scaled(c, 'W', LOG_W, s->dir);
+        scaled(c, 'W', ZEEK_CNT_W, s->dir);
 }
 
 /* Zeek counts a content gap only while both sides are cleanly established or closing
@@ -116,7 +116,7 @@ static bool clean(const struct tcp_endpoint *e)
 static void zeek_gap(struct conn *c, const struct zeek_seg *s)
 {
     if (s->gap && clean(&c->ep[0]) && clean(&c->ep[1]))
-        scaled(c, 'G', LOG_G, (enum role)(1 - s->dir));
+        scaled(c, 'G', ZEEK_CNT_G, (enum role)(1 - s->dir));
 }
 
 /* ---------------------------------------------------------------- Zeek endpoint states */

@@ -28,6 +28,13 @@ struct zeek_seg {
 /* Append a letter to the history (no repeat rules; '^' and case as given). */
 void zeek_history_put(struct conn *c, char letter);
 
+/* Append a once-per-direction letter (A, D, I, Q; bit 3, 2, 0, 1) unless that direction
+ * already has it: upper for the client, lower case for the server. */
+void zeek_history_once(struct conn *c, char upper, unsigned bit, enum role dir);
+
+/* Append S/H (kind 0), F (1) or R (2) unless this direction's last one had this seq. */
+void zeek_history_by_seq(struct conn *c, char upper, int kind, enum role dir, uint32_t seq);
+
 /* Apply one segment: history letters (with repeat rules) and Zeek endpoint states. */
 void zeek_on_segment(struct conn *c, const struct zeek_seg *s);
 

@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "conn_zeek.h"
 
@@ -36,6 +37,12 @@ struct tcp_tracker {
     struct tcp_tracker_out out;
     struct flow_table *ft;
     struct conn *conns;        /* parallel to the flow table's slots */
+    size_t conns_bytes;        /* their mapping's length */
+    struct lone_syn *lone;     /* parallel too: the short form of a lone SYN's record */
+    size_t lone_bytes;
+    uint64_t *lone_bits;       /* slots whose record is in the short form */
+    struct conn building;      /* a record being made from a bare SYN (see lone_keep) */
+    struct conn ending;        /* a short-form record expanded to be reported */
     uint32_t slots_seen;       /* highest slot used + 1 */
     uint64_t next_id;
     uint32_t pending_end;      /* slot whose connection closed at the previous packet */
@@ -113,6 +120,7 @@ void tcp_tracker_default_opts(struct tcp_tracker_opts *o)
     o->idle_ns = 300LL * 1000000000;
     o->half_open_ns = 60LL * 1000000000;
     o->msl_ns = 30LL * 1000000000;
+    o->no_fast_path = false;
 }
 
 /* ---------------------------------------------------------------- events */
@@ -153,14 +161,135 @@ static void assume_state(struct conn *c, enum role r, enum tcp_state s)
     c->ep[r].state = (uint8_t)s;
 }
 
+/* ---------------------------------------------------------------- lone SYNs */
+
+/* A connection that is one bare SYN and nothing else (a SYN flood is millions of them,
+ * a port scan too) keeps its record in this short form, about a tenth of struct conn:
+ * the full record is written only when a second packet arrives.  The short form is
+ * lossless by construction: a new record is kept short only when expanding the short
+ * form gives back exactly the record the general path built (lone_keep). */
+struct lone_syn {
+    uint64_t id;
+    int64_t ts_ns;        /* the SYN's time: first, last and syn time */
+    uint64_t frame;
+    uint32_t isn;
+    uint16_t win, mss;
+    uint8_t wscale;
+    uint8_t opts;         /* LONE_* */
+    uint8_t client_key;
+};
+
+#define LONE_MSS 0x01
+#define LONE_WSCALE 0x02
+#define LONE_SACK_PERM 0x04
+#define LONE_TS 0x08
+
+static bool lone_is(const struct tcp_tracker *t, uint32_t slot)
+{
+    return (t->lone_bits[slot / 64] >> (slot % 64)) & 1;
+}
+
+static void lone_mark(struct tcp_tracker *t, uint32_t slot, bool on)
+{
+    uint64_t bit = (uint64_t)1 << (slot % 64);
+    t->lone_bits[slot / 64] = on ? t->lone_bits[slot / 64] | bit : t->lone_bits[slot / 64] & ~bit;
+}
+
+static void fill_addrs(struct conn *c, const struct flow_key *k)
+{
+    for (int r = 0; r < 2; r++) {
+        int key_idx = r == ROLE_CLIENT ? c->client_key : 1 - c->client_key;
+        memcpy(c->ep[r].addr, flow_key_addr(k, key_idx), k->family == 6 ? 16 : 4);
+        c->ep[r].port = k->port[key_idx];
+    }
+}
+
+/* The full record of a lone SYN: what create_conn and one pass of the general path
+ * leave for a client's bare SYN. */
+static void lone_expand(const struct tcp_tracker *t, uint32_t slot, const struct lone_syn *l,
+                        struct conn *c)
+{
+    memset(c, 0, sizeof *c);
+    const struct flow_key *k = flow_table_key(t->ft, slot);
+    c->id = l->id;
+    c->first_ns = c->last_ns = c->syn_ns = l->ts_ns;
+    c->first_frame = c->last_frame = l->frame;
+    c->family = k->family;
+    c->first_fin = c->rst_by = -1;
+    c->client_key = l->client_key;
+    fill_addrs(c, k);
+    c->hs_bits = HS_SYN;
+    c->handshake = HS_NO_REPLY;
+    struct tcp_endpoint *e = &c->ep[ROLE_CLIENT];
+    e->state = TCPS_SYN_SENT;
+    e->zstate = ZS_SYN_SENT;
+    e->seen = e->syn_seen = e->isn_known = 1;
+    e->isn = l->isn;
+    e->max_end = 1;
+    e->packets = 1;
+    e->last_win = l->win;
+    e->has_mss = (l->opts & LONE_MSS) != 0;
+    e->mss = l->mss;
+    e->has_wscale = (l->opts & LONE_WSCALE) != 0;
+    e->wscale = l->wscale;
+    e->sack_perm = (l->opts & LONE_SACK_PERM) != 0;
+    e->has_ts = (l->opts & LONE_TS) != 0;
+    zeek_history_by_seq(c, 'S', 0, ROLE_CLIENT, l->isn);
+}
+
+/* Keep a just-built record (t->building) in the short form if that loses nothing. */
+static bool lone_keep(struct tcp_tracker *t, uint32_t slot, const struct conn *c)
+{
+    const struct tcp_endpoint *e = &c->ep[ROLE_CLIENT];
+    struct lone_syn l = {
+        .id = c->id,
+        .ts_ns = c->first_ns,
+        .frame = c->first_frame,
+        .isn = e->isn,
+        .win = e->last_win,
+        .mss = e->mss,
+        .wscale = e->wscale,
+        .opts = (uint8_t)((e->has_mss ? LONE_MSS : 0) | (e->has_wscale ? LONE_WSCALE : 0) |
+                          (e->sack_perm ? LONE_SACK_PERM : 0) | (e->has_ts ? LONE_TS : 0)),
+        .client_key = c->client_key,
+    };
+    struct conn x;
+    lone_expand(t, slot, &l, &x);
+    if (memcmp(&x, c, sizeof x) != 0)
+        return false;
+    t->lone[slot] = l;
+    lone_mark(t, slot, true);
+    t->st.lone_syns++;
+    return true;
+}
+
+/* The record of a slot for reading at its end: the full one, or the short form expanded. */
+static struct conn *record_at_end(struct tcp_tracker *t, uint32_t slot)
+{
+    if (!lone_is(t, slot))
+        return &t->conns[slot];
+    lone_expand(t, slot, &t->lone[slot], &t->ending);
+    return &t->ending;
+}
+
+/* A second packet for a lone SYN: write its full record. */
+static void lone_promote(struct tcp_tracker *t, uint32_t slot)
+{
+    lone_expand(t, slot, &t->lone[slot], &t->conns[slot]);
+    lone_mark(t, slot, false);
+}
+
 /* ---------------------------------------------------------------- connection ends */
 
 static void end_conn(struct tcp_tracker *t, uint32_t slot, enum conn_end_reason why)
 {
-    struct conn *c = &t->conns[slot];
+    bool lone = lone_is(t, slot);
+    struct conn *c = record_at_end(t, slot);
     if (c->ended || c->id == 0)
         return;
     c->ended = 1;
+    if (lone)
+        lone_mark(t, slot, false); /* its slot is released next: conns[slot] is stale */
     switch (why) {
     case CONN_END_CLOSED: t->st.ended_closed++; break;
     case CONN_END_IDLE: t->st.ended_idle++; break;
@@ -176,7 +305,7 @@ static void end_conn(struct tcp_tracker *t, uint32_t slot, enum conn_end_reason 
 static void on_flow_end(void *ctx, uint32_t slot, enum flow_end_reason why)
 {
     struct tcp_tracker *t = ctx;
-    struct conn *c = &t->conns[slot];
+    struct conn *c = record_at_end(t, slot);
     if (why == FLOW_END_EVICTED) {
         end_conn(t, slot, CONN_END_EVICTED);
         return;
@@ -213,8 +342,17 @@ struct tcp_tracker *tcp_tracker_new(const struct tcp_tracker_opts *o,
     fo.timeout_ns[FLOW_ACTIVE] = o->idle_ns;
     fo.timeout_ns[FLOW_CLOSING] = 2 * o->msl_ns;
     t->ft = flow_table_new(&fo, on_flow_end, t);
-    t->conns = calloc(o->max_conns, sizeof *t->conns);
-    if (!t->ft || !t->conns) {
+    /* Anonymous memory: zero, page-aligned (a record whose size is a multiple of 64
+     * starts on a cache line), and resident only as slots are used. */
+    t->conns_bytes = (size_t)o->max_conns * sizeof *t->conns;
+    void *m = mmap(NULL, t->conns_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                   -1, 0);
+    t->conns = m == MAP_FAILED ? NULL : m;
+    t->lone_bytes = (size_t)o->max_conns * sizeof *t->lone;
+    m = mmap(NULL, t->lone_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    t->lone = m == MAP_FAILED ? NULL : m;
+    t->lone_bits = calloc((o->max_conns + 63) / 64, sizeof *t->lone_bits);
+    if (!t->ft || !t->conns || !t->lone || !t->lone_bits) {
         tcp_tracker_free(t);
         return NULL;
     }
@@ -227,7 +365,11 @@ void tcp_tracker_free(struct tcp_tracker *t)
     if (!t)
         return;
     flow_table_free(t->ft);
-    free(t->conns);
+    if (t->conns)
+        munmap(t->conns, t->conns_bytes);
+    if (t->lone)
+        munmap(t->lone, t->lone_bytes);
+    free(t->lone_bits);
     free(t);
 }
 
@@ -816,14 +958,18 @@ static bool is_reuse(const struct conn *c, enum role sr, const struct pkt_tcp *t
     return sv->syn_seen && tcp->seq != sv->isn;
 }
 
-static uint32_t create_conn(struct tcp_tracker *t, const struct flow_key *k, bool rev,
-                            const struct packet *p)
+/* A new connection in a new slot (*slot_out).  A bare SYN's record is built aside in
+ * t->building: it may stay in the short form (lone_keep). */
+static struct conn *create_conn(struct tcp_tracker *t, const struct flow_key *k, bool rev,
+                                const struct packet *p, uint32_t *slot_out)
 {
     const struct pkt_tcp *tcp = &p->u.tcp;
     uint8_t f = tcp->flags;
+    bool bare_syn = (f & (TCP_SYN | TCP_ACK | TCP_RST | TCP_FIN)) == TCP_SYN;
     enum flow_class cls = ((f & TCP_SYN) && !(f & TCP_ACK)) ? FLOW_HALF_OPEN : FLOW_ACTIVE;
     uint32_t slot = flow_table_insert(t->ft, k, p->ts_ns, cls);
-    struct conn *c = &t->conns[slot];
+    *slot_out = slot;
+    struct conn *c = bare_syn && !t->o.no_fast_path ? &t->building : &t->conns[slot];
     memset(c, 0, sizeof *c);
     if (slot + 1 > t->slots_seen)
         t->slots_seen = slot + 1;
@@ -852,17 +998,121 @@ static uint32_t create_conn(struct tcp_tracker *t, const struct flow_key *k, boo
         }
     }
     c->client_key = (uint8_t)(sender_server ? 1 - sender_key : sender_key);
-    for (int r = 0; r < 2; r++) {
-        int key_idx = r == ROLE_CLIENT ? c->client_key : 1 - c->client_key;
-        memcpy(c->ep[r].addr, flow_key_addr(k, key_idx), k->family == 6 ? 16 : 4);
-        c->ep[r].port = k->port[key_idx];
+    fill_addrs(c, k);
+    return c;
+}
+
+/* ---------------------------------------------------------------- the common segment */
+
+/* The segment most of any capture is made of: both endpoints ESTABLISHED (RFC and Zeek
+ * view), no SYN/FIN/RST, in order (it starts at the sender's snd.nxt), acknowledging
+ * nothing beyond what was seen, no hole on either side, no zero window, no duplicate
+ * ACK, within the peer's MSS.  For such a segment the general path below changes no
+ * state, finds no anomaly and emits no event; it only advances snd.nxt, the ACK and
+ * window bookkeeping, the counters and the once-per-direction history letter.  This
+ * function does exactly that, or returns false without touching anything so the
+ * general path runs.  tracker_fastpath (tests/tracker) checks that both paths leave
+ * identical records, per-packet views and events on every bundled capture. */
+static bool fast_segment(struct tcp_tracker *t, uint32_t slot, struct conn *c, bool rev,
+                         const struct packet *p, struct track_info *ti)
+{
+    const struct pkt_tcp *tcp = &p->u.tcp;
+    const uint8_t f = tcp->flags;
+    if ((f & (TCP_SYN | TCP_FIN | TCP_RST | TCP_ACK)) != TCP_ACK || tcp->win == 0)
+        return false;
+    const enum role sr = (rev ? 1 : 0) == c->client_key ? ROLE_CLIENT : ROLE_SERVER;
+    struct tcp_endpoint *S = &c->ep[sr], *R = &c->ep[1 - sr];
+    if (S->state != TCPS_ESTABLISHED || R->state != TCPS_ESTABLISHED ||
+        S->zstate != ZS_ESTABLISHED || R->zstate != ZS_ESTABLISHED || c->pending_flip ||
+        !c->seqbase_set || c->history_full)
+        return false;
+    /* seen, isn_known and ack_seen on both sides; no hole, no FIN on either */
+    if (!S->seen || !R->seen || !S->isn_known || !R->isn_known || !S->ack_seen ||
+        S->hole || R->hole || S->fin_seen || R->fin_seen)
+        return false;
+    const uint32_t len = tcp->payload_len;
+    int64_t start = unwrap(S->max_end, S->isn, tcp->seq);
+    if (start != S->max_end)
+        return false; /* a gap, a retransmission, a keep-alive or a probe */
+    if (len == 1 && R->ack_seen && R->last_win == 0)
+        return false; /* a window probe */
+    int64_t ack = unwrap(R->acked, R->isn, tcp->ack);
+    if (ack > R->max_end)
+        return false; /* acknowledges data the capture never showed */
+    if (len == 0 && tcp->ack == S->last_ack && tcp->win == S->last_win && R->max_end > ack)
+        return false; /* a duplicate ACK */
+    if (R->has_mss && len > 0 && len + (uint32_t)(tcp->doff - 20) > R->mss)
+        return false; /* above the peer's MSS: noted by the general path */
+
+    ti->conn = c;
+    ti->sender = sr;
+    c->last_ns = p->ts_ns;
+    c->last_frame = p->n;
+    S->packets++;
+    if (len > S->max_payload)
+        S->max_payload = len;
+    S->max_end = start + len;
+    if ((int32_t)(tcp->ack - S->last_ack) > 0) {
+        S->dup_ack_count = 0;
+        S->last_ack = tcp->ack;
     }
-    return slot;
+    if (ack > R->acked)
+        R->acked = ack;
+    S->last_win = tcp->win;
+    if (len > 0)
+        S->data_seen = 1;
+    /* Zeek: 'D'/'d' for data, 'A'/'a' for a pure ACK, once per direction */
+    zeek_history_once(c, len > 0 ? 'D' : 'A', len > 0 ? 2u : 3u, sr);
+    ti->has_seq_base = ti->has_ack_base = true;
+    ti->seq_base = c->seqbase[sr];
+    ti->ack_base = c->seqbase[1 - sr];
+    flow_table_touch(t->ft, slot, p->ts_ns, FLOW_ACTIVE);
+    t->st.fast_segments++;
+    return true;
 }
 
 /* ---------------------------------------------------------------- the packet path */
 
+static void prep_key(const struct tcp_tracker *t, const struct packet *p, struct tcp_prep *pr)
+{
+    pr->tracked = p->l4 == L4_TCP && p->tcp_valid;
+    if (!pr->tracked)
+        return;
+    flow_key_from_packet(&pr->key, &pr->rev, p);
+    pr->hash = flow_table_hash(t->ft, &pr->key);
+}
+
+void tcp_tracker_prepare(const struct tcp_tracker *t, const struct packet *p,
+                         struct tcp_prep *pr)
+{
+    prep_key(t, p, pr);
+    if (pr->tracked)
+        flow_table_prefetch_index(t->ft, pr->hash);
+}
+
+void tcp_tracker_prefetch(const struct tcp_tracker *t, const struct tcp_prep *pr)
+{
+    if (!pr->tracked)
+        return;
+    uint32_t slot = flow_table_guess(t->ft, pr->hash);
+    if (slot == FLOW_NONE)
+        return;
+    flow_table_prefetch_slot(t->ft, slot);
+    /* the record's hot part: its header and both endpoints' first fields */
+    const char *c = (const char *)&t->conns[slot];
+    for (size_t off = 0; off < offsetof(struct conn, ep[1].hole_lo); off += 64)
+        __builtin_prefetch(c + off, 1);
+}
+
 void tcp_tracker_on_packet(struct tcp_tracker *t, struct packet *p, struct track_info *ti)
+{
+    struct tcp_prep pr;
+    prep_key(t, p, &pr);
+    tcp_tracker_on_prepared(t, p, &pr, ti);
+}
+
+void tcp_tracker_on_prepared(struct tcp_tracker *t, struct packet *p,
+                             const struct tcp_prep *pr, struct track_info *ti)
 {
     memset(ti, 0, offsetof(struct track_info, events)); /* the events need no clearing */
     if (t->pending_end != FLOW_NONE) {
@@ -873,17 +1123,18 @@ void tcp_tracker_on_packet(struct tcp_tracker *t, struct packet *p, struct track
     t->pkt = NULL;
     t->ti = NULL;
     flow_table_expire(t->ft, p->ts_ns);
-    if (p->l4 != L4_TCP || !p->tcp_valid)
+    if (!pr->tracked)
         return;
     const struct pkt_tcp *tcp = &p->u.tcp;
     t->pkt = p;
     t->ti = ti;
 
-    struct flow_key k;
-    bool rev;
-    flow_key_from_packet(&k, &rev, p);
-    uint32_t slot = flow_table_find(t->ft, &k);
+    const struct flow_key *k = &pr->key;
+    const bool rev = pr->rev;
+    uint32_t slot = flow_table_find_hashed(t->ft, k, pr->hash);
     if (slot != FLOW_NONE) {
+        if (lone_is(t, slot))
+            lone_promote(t, slot);
         struct conn *old = &t->conns[slot];
         enum role sr = (rev ? 1 : 0) == old->client_key ? ROLE_CLIENT : ROLE_SERVER;
         if (is_reuse(old, sr, tcp)) {
@@ -893,9 +1144,13 @@ void tcp_tracker_on_packet(struct tcp_tracker *t, struct packet *p, struct track
             slot = FLOW_NONE;
         }
     }
+    struct conn *c;
     if (slot == FLOW_NONE)
-        slot = create_conn(t, &k, rev, p);
-    struct conn *c = &t->conns[slot];
+        c = create_conn(t, k, rev, p, &slot);
+    else if (!t->o.no_fast_path && fast_segment(t, slot, &t->conns[slot], rev, p, ti))
+        return;
+    else
+        c = &t->conns[slot];
 
     struct seg s;
     memset(&s, 0, sizeof s);
@@ -958,6 +1213,13 @@ void tcp_tracker_on_packet(struct tcp_tracker *t, struct packet *p, struct track
     seq_bases(c, &s, ti);
     enum flow_class cls = class_of(c);
     flow_table_touch(t->ft, slot, p->ts_ns, cls);
+    if (c == &t->building) { /* a new record from a bare SYN: short form, or written out */
+        if (lone_keep(t, slot, c))
+            return; /* ti->conn stays t->building until the next packet */
+        t->conns[slot] = *c;
+        c = &t->conns[slot];
+        ti->conn = c;
+    }
     if (closed_or_unseen(&c->ep[0]) && closed_or_unseen(&c->ep[1]) &&
         (c->ep[0].state == TCPS_CLOSED || c->ep[1].state == TCPS_CLOSED))
         t->pending_end = slot; /* reported after this packet's line */
@@ -989,9 +1251,10 @@ void tcp_tracker_finish(struct tcp_tracker *t)
     struct id_slot *list = n ? malloc(n * sizeof *list) : NULL;
     uint32_t m = 0;
     for (uint32_t s = 0; s < t->slots_seen && list; s++) {
-        const struct conn *c = &t->conns[s];
-        if (c->id && !c->ended && m < n)
-            list[m++] = (struct id_slot){c->id, s};
+        uint64_t id = lone_is(t, s) ? t->lone[s].id
+                      : t->conns[s].ended ? 0 : t->conns[s].id;
+        if (id && m < n)
+            list[m++] = (struct id_slot){id, s};
     }
     if (list) {
         qsort(list, m, sizeof *list, cmp_id_slot);
@@ -1002,7 +1265,7 @@ void tcp_tracker_finish(struct tcp_tracker *t)
         free(list);
     } else {
         for (uint32_t s = 0; s < t->slots_seen; s++) /* no memory to sort: slot order */
-            if (t->conns[s].id && !t->conns[s].ended) {
+            if (lone_is(t, s) || (t->conns[s].id && !t->conns[s].ended)) {
                 end_conn(t, s, CONN_END_INPUT);
                 flow_table_remove(t->ft, s);
             }

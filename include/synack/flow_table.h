@@ -74,6 +74,18 @@ void flow_key_from_packet(struct flow_key *k, bool *reversed, const struct packe
 /* Slot of the entry with this key, or FLOW_NONE. */
 uint32_t flow_table_find(struct flow_table *t, const struct flow_key *k);
 
+/* The same in two steps, for a caller that looks several packets ahead: the key's hash
+ * (pure), then the lookup with it.  flow_table_prefetch_index() asks the CPU for the
+ * index cell the lookup will read first; flow_table_guess() reads that cell and returns
+ * the slot most likely to hold the key (FLOW_NONE if the cell is empty), only a hint for
+ * prefetching: the table may change before the real lookup. */
+uint64_t flow_table_hash(const struct flow_table *t, const struct flow_key *k);
+uint32_t flow_table_find_hashed(struct flow_table *t, const struct flow_key *k, uint64_t hash);
+void flow_table_prefetch_index(const struct flow_table *t, uint64_t hash);
+uint32_t flow_table_guess(const struct flow_table *t, uint64_t hash);
+/* Ask the CPU for a slot's entry (key and timer links). */
+void flow_table_prefetch_slot(const struct flow_table *t, uint32_t slot);
+
 /* Insert a new entry (the key must not be present) in class cls at time now.  When
  * the table is full, one entry is evicted first (on_end is called for it).  Returns
  * the slot. */

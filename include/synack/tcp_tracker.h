@@ -85,10 +85,11 @@ enum conn_end_reason {
 
 #define CONN_HISTORY_MAX 31
 
-/* One endpoint of a connection as the observer saw it. */
+/* One endpoint of a connection as the observer saw it.  The fields every segment reads
+ * come first (the tracker's common-segment path touches only those): with the record's
+ * own hot fields they share the first cache lines of the record. */
 struct tcp_endpoint {
-    uint8_t addr[16];
-    uint16_t port;
+    /* hot: read or written for every segment */
     uint8_t state;        /* enum tcp_state */
     uint8_t zstate;       /* enum zeek_state */
     uint8_t zprev;        /* zeek state before the current one */
@@ -100,16 +101,17 @@ struct tcp_endpoint {
     uint16_t mss;         /* announced on its SYN */
     uint16_t last_win;    /* last raw window field */
     uint32_t isn;         /* its SYN's sequence number (or first seq seen, mid-stream) */
-    uint32_t start;       /* first sequence number of data (isn + 1 with a SYN) */
-    uint32_t fin_seq;     /* sequence number of its FIN */
     uint32_t last_ack;    /* highest ack it sent */
     uint32_t dup_ack_count;    /* consecutive duplicate ACKs it sent */
-    int64_t max_end;      /* highest seq+len(+SYN/FIN) it sent, unwrapped, relative to isn */
-    int64_t acked;        /* highest ack of this endpoint's data by the peer, same scale */
-    int64_t hole_lo, hole_hi; /* one unfilled gap in its sequence space, same scale */
-    uint64_t bytes_missed;
     uint32_t packets;
     uint32_t max_payload;
+    int64_t max_end;      /* highest seq+len(+SYN/FIN) it sent, unwrapped, relative to isn */
+    int64_t acked;        /* highest ack of this endpoint's data by the peer, same scale */
+    /* the rest: the close, the analysis counters, the address */
+    int64_t hole_lo, hole_hi; /* one unfilled gap in its sequence space, same scale */
+    uint64_t bytes_missed;
+    uint32_t start;       /* first sequence number of data (isn + 1 with a SYN) */
+    uint32_t fin_seq;     /* sequence number of its FIN */
     uint32_t retransmits;
     uint32_t fast_retransmits;
     uint32_t out_of_order;
@@ -119,31 +121,41 @@ struct tcp_endpoint {
     uint32_t window_probes;
     uint32_t above_mss;   /* segments whose payload + options exceed the peer's MSS */
     uint32_t data_after_peer_fin; /* payload bytes sent after it received the peer's FIN */
+    uint8_t addr[16];
+    uint16_t port;
 };
 
-/* The connection record: fixed size, lives in the tracker's pool. */
+/* Zeek's counted history letters (conn.hist_cnt): appended at 1, 10, 100, ... events. */
+enum { ZEEK_CNT_T = 0, ZEEK_CNT_W = 1, ZEEK_CNT_G = 2, ZEEK_CNT_COUNT = 3 };
+
+/* The connection record: fixed size, lives in the tracker's pool.  Hot fields first
+ * (see struct tcp_endpoint). */
 struct conn {
-    uint64_t id;            /* from 1, in order of first packet */
-    int64_t first_ns, last_ns;
-    int64_t syn_ns, synack_ns, ack_ns; /* handshake times (0 = not seen) */
+    /* hot */
+    int64_t last_ns;
+    uint64_t last_frame;
+    uint32_t seqbase[2];               /* [role] tcpdump-style relative numbering bases */
+    uint32_t hist_mask;                /* Zeek's once-per-direction letters seen */
+    uint8_t client_key;                /* which flow-key endpoint (0/1) is the client */
+    uint8_t midstream : 1, reused : 1, ended : 1, flipped : 1, simultaneous_open : 1,
+        history_full : 1, pending_flip : 1, seqbase_set : 1;
+    uint8_t hs_bits;                   /* handshake segments seen (tcp_tracker.c HS_*) */
+    uint8_t hist_len;
     struct tcp_endpoint ep[2];         /* [ROLE_CLIENT], [ROLE_SERVER] */
-    uint64_t first_frame, last_frame;
+    /* the rest */
+    uint64_t id;            /* from 1, in order of first packet */
+    int64_t first_ns;
+    int64_t syn_ns, synack_ns, ack_ns; /* handshake times (0 = not seen) */
+    uint64_t first_frame;
     uint8_t family;                    /* 4 or 6 */
     uint8_t handshake;                 /* enum handshake_kind */
     uint8_t close;                     /* enum close_kind */
     int8_t first_fin;                  /* role that sent the first FIN, -1 none */
     int8_t rst_by;                     /* role whose RST ended it, -1 none */
-    uint8_t midstream : 1, reused : 1, ended : 1, flipped : 1, simultaneous_open : 1,
-        history_full : 1, pending_flip : 1, seqbase_set : 1;
-    uint8_t client_key;                /* which flow-key endpoint (0/1) is the client */
-    uint8_t hs_bits;                   /* handshake segments seen (tcp_tracker.c HS_*) */
-    uint32_t seqbase[2];               /* [role] tcpdump-style relative numbering bases */
-    uint8_t hist_len;
+    uint8_t hist_exp[2][ZEEK_CNT_COUNT]; /* [role][T, W, G] letters appended so far */
     char history[CONN_HISTORY_MAX + 1];
-    uint32_t hist_mask;                /* Zeek's once-per-direction letters seen */
     uint32_t hist_last_seq[2][3];      /* [role][S/H, F, R] last seq recorded */
-    uint8_t hist_count[2][4];          /* [role][C, T, W, G] exponent reached */
-    uint32_t hist_cnt[2][4];           /* [role][C, T, W, G] events counted */
+    uint32_t hist_cnt[2][ZEEK_CNT_COUNT]; /* [role][T, W, G] events counted */
 };
 
 /* One state change of one endpoint. */
@@ -176,6 +188,7 @@ struct tcp_tracker_opts {
     int64_t idle_ns;         /* established idle timeout */
     int64_t half_open_ns;    /* half-open idle timeout */
     int64_t msl_ns;          /* TIME_WAIT lasts 2 * msl */
+    bool no_fast_path;       /* tests: every segment through the general path */
 };
 
 /* Callbacks into the sinks. */
@@ -204,12 +217,32 @@ void tcp_tracker_free(struct tcp_tracker *t);
 void tcp_tracker_on_packet(struct tcp_tracker *t, struct packet *p,
                            struct track_info *ti);
 
+/* Looking ahead.  A caller holding several decoded packets (the pipeline reads files in
+ * batches) prepares each one before its turn: tcp_tracker_prepare() computes its flow key
+ * and hash and asks the CPU for the hash-index cell; tcp_tracker_prefetch(), a little
+ * later, asks for the flow entry and the connection record the index points at.  Both
+ * are pure hints: they change nothing, and tcp_tracker_on_prepared() (which is
+ * tcp_tracker_on_packet() with the key already made) gives exactly the same results. */
+struct tcp_prep {
+    struct flow_key key;
+    uint64_t hash;
+    bool rev;
+    bool tracked;   /* a TCP packet the tracker will look up */
+};
+void tcp_tracker_prepare(const struct tcp_tracker *t, const struct packet *p,
+                         struct tcp_prep *pr);
+void tcp_tracker_prefetch(const struct tcp_tracker *t, const struct tcp_prep *pr);
+void tcp_tracker_on_prepared(struct tcp_tracker *t, struct packet *p,
+                             const struct tcp_prep *pr, struct track_info *ti);
+
 /* End of input: report every connection still in the table (id order). */
 void tcp_tracker_finish(struct tcp_tracker *t);
 
 struct tcp_tracker_stats {
     uint64_t conns;          /* connections created */
     uint64_t ended_closed, ended_idle, ended_evicted, ended_reused, ended_input;
+    uint64_t fast_segments;  /* segments taken by the common-segment fast path */
+    uint64_t lone_syns;      /* records kept in the short form of a lone SYN */
     struct flow_table_stats flow;
 };
 void tcp_tracker_stats(const struct tcp_tracker *t, struct tcp_tracker_stats *st);

@@ -199,7 +199,7 @@ static void test_out_of_order_vs_retransmission(void **state)
     assert_int_equal(tcp_endpoint_bytes(&c->ep[C]), 300);
     /* Zeek's 'T' is any payload whose end does not pass the highest sequence */
     EXPECT_ZEEK(c, "ShADTa", "S1");
-    assert_int_equal(c->hist_cnt[C][1], 2);
+    assert_int_equal(c->hist_cnt[C][ZEEK_CNT_T], 2);
 }
 
 /* A fill in two pieces: the first narrows the hole, the second closes it. */

@@ -360,7 +360,7 @@ static void test_w_logarithmic(void **state)
     assert_int_equal(cur(h)->ep[S].zero_windows, 10);
     seg(h, C, "F.", 1001, 5001, 0);
     seg(h, S, ".", 5001, 1002, 0); /* zero window after the client's FIN: no W count */
-    assert_int_equal(cur(h)->hist_cnt[S][2], 10);
+    assert_int_equal(cur(h)->hist_cnt[S][ZEEK_CNT_W], 10);
     EXPECT_ZEEK(cur(h), "ShAawwF", "S2");
 }
 
