@@ -9,6 +9,10 @@
  * Every layer gets the same three things: a reader whose window starts at the layer's
  * first byte and holds what was captured of it, and wire, the number of bytes the
  * layer had on the wire (caplen <= wire). The difference is what a snaplen cut off.
+ *
+ * Before all that, decode_packet_ex tries a one-pass fast path (decode.c) for the common
+ * Ethernet/IPv4/TCP frame; it gives the same struct packet, byte for byte, and leaves
+ * everything else to the layers.
  */
 #ifndef SYNACK_DECODE_INTERNAL_H
 #define SYNACK_DECODE_INTERNAL_H
@@ -71,6 +75,24 @@ int decode_transport(struct packet *p, uint8_t proto, struct reader r, const str
 int decode_tcp(struct packet *p, struct reader r, const struct l4_ctx *c);
 int decode_udp(struct packet *p, struct reader r, const struct l4_ctx *c);
 int decode_icmp(struct packet *p, struct reader r, const struct l4_ctx *c, enum l4_kind kind);
+
+/* First 4 option bytes of NOP, NOP, timestamps (RFC 7323 appendix A layout): what nearly
+ * every segment of an established Linux/BSD connection carries in 12 option bytes. */
+#define TCP_OPTS_NOP_NOP_TS 0x0101080au
+
+/* Walk n TCP option bytes, all captured and all within the header, into *to (decode_tcp.c).
+ * Returns 0 when the walk ends cleanly (after the last byte or at EOL): *to then holds
+ * exactly what the general decoder's walk gives. Returns -1 at the first option whose
+ * length is bad (tcp_opt_next's -1); *to is then partly filled and the caller must fall
+ * back to the general decoder, which notes tcp.bad_option_len. *to must start zeroed. */
+int tcp_opts_fast(struct tcp_opts *to, const uint8_t *opts, uint32_t n);
+
+/* Test hook (decode.c): decode_packet_ex's fast path alone, on caplen bytes of an
+ * Ethernet frame (data not NULL). Returns 1 when the fast path decoded the frame itself,
+ * *p then being what decode_packet_ex gives for it; 0 when the frame is not the common
+ * one (the general decoder's), *p then unspecified. For the differential test. */
+int decode_fast_path_taken(struct packet *p, const uint8_t *data, uint32_t caplen, uint32_t len,
+                           unsigned flags);
 
 /* Does data (with its checksum field) plus sum (inet_sum form) fold to 0xffff? (checksum.c) */
 bool inet_verify(const uint8_t *data, uint32_t len, uint32_t sum);

@@ -14,6 +14,10 @@
  *
  * Fragments are flagged, never reassembled. The transport header is decoded only from a
  * first fragment (offset 0); a later fragment gets l4 = L4_OTHER (only ip.proto known).
+ *
+ * decode.c's fast path repeats this layer's checks and fills for the common
+ * Ethernet/IPv4/TCP frame in one pass: a change here must be made there too
+ * (tests/decode/decode_fastpath.c compares the two paths byte for byte).
  */
 #include <string.h>
 

@@ -5,6 +5,10 @@
  * Each decoder reads its whole header, checks the reader once, fills p->link and names
  * the network protocol as an EtherType in p->link.ethertype (raw IP and the BSD
  * loopback families are mapped to 0x0800 / 0x86dd), so one switch picks the next layer.
+ *
+ * decode.c's fast path repeats this layer's checks and fills for the common
+ * Ethernet/IPv4/TCP frame in one pass: a change here must be made there too
+ * (tests/decode/decode_fastpath.c compares the two paths byte for byte).
  */
 #include "decode_internal.h"
 

@@ -8,6 +8,11 @@
  * the transport length that IP declared. Malformed (the header contradicts itself or
  * the IP length) and truncated (the capture ended) are told apart: only the second is
  * tcp.truncated / udp.truncated / icmp.truncated.
+ *
+ * tcp_opts_fast is the fast path's option walk (decode.c): tcp_opt_next's rules over
+ * bytes known to be captured, sharing tcp_opt_len_ok and tcp_opt_store with the walk
+ * here. decode.c's fast path repeats decode_tcp's checks for the common frame: a change
+ * here must be made there too (tests/decode/decode_fastpath.c compares the two paths).
  */
 #include "decode_internal.h"
 
@@ -103,6 +108,83 @@ int tcp_opt_next(const uint8_t *opts, uint32_t opts_len, uint32_t *off, struct t
     return 1;
 }
 
+/* Record one option (not EOL or NOP) in *to.  Its length must be right for its kind
+ * (tcp_opt_len_ok), so data holds the len - 2 bytes its kind reads; they are loaded at
+ * fixed offsets, like a header span the reader has vouched for.  A later option of the
+ * same kind overwrites an earlier one (a SACK only its own n_sack blocks). */
+static inline void tcp_opt_store(struct tcp_opts *to, uint8_t kind, uint8_t len,
+                                 const uint8_t *data)
+{
+    switch (kind) {
+    case TCPOPT_MSS:
+        to->mss = ld_be16(data);
+        to->present |= TCPO_MSS;
+        break;
+    case TCPOPT_WSCALE:
+        to->wscale = data[0];
+        to->present |= TCPO_WSCALE;
+        break;
+    case TCPOPT_SACK_PERM:
+        to->present |= TCPO_SACK_PERM;
+        break;
+    case TCPOPT_TIMESTAMP:
+        to->ts_val = ld_be32(data);
+        to->ts_ecr = ld_be32(data + 4);
+        to->present |= TCPO_TS;
+        break;
+    case TCPOPT_SACK:
+        to->n_sack = (uint8_t)((len - 2) / 8);
+        for (unsigned i = 0; i < to->n_sack; i++) {
+            to->sack[i][0] = ld_be32(data + 8 * i);
+            to->sack[i][1] = ld_be32(data + 8 * i + 4);
+        }
+        to->present |= TCPO_SACK;
+        break;
+    case TCPOPT_TFO:
+        to->present |= TCPO_TFO;
+        break;
+    default:
+        to->present |= TCPO_UNKNOWN;
+        break;
+    }
+}
+
+/* tcp_opts_fast: see decode_internal.h.  The same walk as tcp_opt_next in a loop, over
+ * bytes already known to be captured: each option's length byte and its len bytes are
+ * checked against n before they are read. */
+int tcp_opts_fast(struct tcp_opts *to, const uint8_t *opts, uint32_t n)
+{
+    /* What a Linux SYN and SYN/ACK carry: MSS, SACK-permitted, timestamps, NOP, window
+     * scale, in 20 bytes; the walk below gives the same. */
+    if (n == 20 && ld_be16(opts) == 0x0204 && ld_be32(opts + 4) == 0x0402080au &&
+        ld_be32(opts + 16) >> 8 == 0x010303u) {
+        to->mss = ld_be16(opts + 2);
+        to->ts_val = ld_be32(opts + 8);
+        to->ts_ecr = ld_be32(opts + 12);
+        to->wscale = opts[19];
+        to->present = TCPO_MSS | TCPO_SACK_PERM | TCPO_TS | TCPO_WSCALE;
+        return 0;
+    }
+    uint32_t off = 0;
+    while (off < n) {
+        uint8_t kind = opts[off];
+        if (kind == TCPOPT_NOP) {
+            off++;
+            continue;
+        }
+        if (kind == TCPOPT_EOL)
+            return 0;
+        if (n - off < 2)
+            return -1;
+        uint8_t len = opts[off + 1];
+        if (!tcp_opt_len_ok(kind, len) || len > n - off)
+            return -1;
+        tcp_opt_store(to, kind, len, opts + off + 2);
+        off += len;
+    }
+    return 0;
+}
+
 /* Parse the options in opts (got bytes captured of the want bytes on the wire) into
  * p->u.tcp.o. A wrong length stops the walk (tcp.bad_option_len) keeping what was
  * parsed; an option that runs past the captured bytes but not past the header is the
@@ -116,50 +198,16 @@ static void tcp_parse_opts(struct packet *p, const uint8_t *opts, uint32_t got, 
 
     /* Fast path for what nearly every segment of an established Linux/BSD connection
      * carries: NOP, NOP, timestamps (RFC 7323 appendix A layout). */
-    if (want == 12 && got == 12 && ld_be32(opts) == 0x0101080a) {
+    if (want == 12 && got == 12 && ld_be32(opts) == TCP_OPTS_NOP_NOP_TS) {
         to->ts_val = ld_be32(opts + 4);
         to->ts_ecr = ld_be32(opts + 8);
         to->present = TCPO_TS;
         return;
     }
 
-    while ((rc = tcp_opt_next(opts, got, &off, &o)) > 0) {
-        if (o.len == 1)
-            continue;
-        struct reader d = rd_make(o.data, o.len - 2u);
-        switch (o.kind) {
-        case TCPOPT_MSS:
-            to->mss = rd_be16(&d);
-            to->present |= TCPO_MSS;
-            break;
-        case TCPOPT_WSCALE:
-            to->wscale = rd_u8(&d);
-            to->present |= TCPO_WSCALE;
-            break;
-        case TCPOPT_SACK_PERM:
-            to->present |= TCPO_SACK_PERM;
-            break;
-        case TCPOPT_TIMESTAMP:
-            to->ts_val = rd_be32(&d);
-            to->ts_ecr = rd_be32(&d);
-            to->present |= TCPO_TS;
-            break;
-        case TCPOPT_SACK:
-            to->n_sack = (uint8_t)((o.len - 2) / 8);
-            for (unsigned i = 0; i < to->n_sack; i++) {
-                to->sack[i][0] = rd_be32(&d);
-                to->sack[i][1] = rd_be32(&d);
-            }
-            to->present |= TCPO_SACK;
-            break;
-        case TCPOPT_TFO:
-            to->present |= TCPO_TFO;
-            break;
-        default:
-            to->present |= TCPO_UNKNOWN;
-            break;
-        }
-    }
+    while ((rc = tcp_opt_next(opts, got, &off, &o)) > 0)
+        if (o.len > 1)
+            tcp_opt_store(to, o.kind, o.len, o.data);
     if (rc == 0)
         return;
     if (got < want) {

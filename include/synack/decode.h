@@ -173,7 +173,8 @@ bool decode_dlt_supported(int dlt);
 const char *decode_dlt_name(int dlt);
 
 /* Decode one frame.  Fills *p entirely (n and ts_ns are left as the caller set them:
- * the function clears every other field first).  data holds caplen captured bytes of a
+ * the function clears every other byte first, padding included, so two decodes of the
+ * same frame compare equal with memcmp).  data holds caplen captured bytes of a
  * frame that was len bytes long on the wire.  Never reads past data + caplen.
  * Returns the deepest layer decoded (0 none, 2 link, 3 network, 4 transport); problems
  * are in p->anomalies. */
@@ -182,6 +183,10 @@ int decode_packet(struct packet *p, int dlt, const uint8_t *data, uint32_t caple
 /* Flags for decode_packet_ex. */
 #define DECODE_NO_CHECKSUMS 0x1 /* skip the IPv4 header and TCP checksums (the TCP one
                                    reads every payload byte): both stay CKSUM_UNCHECKED */
+#define DECODE_NO_FAST_PATH 0x2 /* always take the general layer-by-layer decoder, never
+                                   the one-pass path for a plain Ethernet/IPv4/TCP frame.
+                                   The result is the same byte for byte (padding included);
+                                   tests use it to compare the two paths. */
 
 /* decode_packet with flags (decode_packet is decode_packet_ex with 0). */
 int decode_packet_ex(struct packet *p, int dlt, const uint8_t *data, uint32_t caplen,
