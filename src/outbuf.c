@@ -85,23 +85,15 @@ void outbuf_put_slow(struct outbuf *b, const void *s, size_t n)
     }
 }
 
-/* "00" "01" ... "99": decimal conversion two digits at a time. */
-static const char digit_pairs[201] = "00010203040506070809101112131415161718192021222324"
+/* outbuf_digit_pairs: see outbuf.h. */
+const char outbuf_digit_pairs[201] = "00010203040506070809101112131415161718192021222324"
                                      "25262728293031323334353637383940414243444546474849"
                                      "50515253545556575859606162636465666768697071727374"
                                      "75767778798081828384858687888990919293949596979899";
 
-/* Decimal digits of v: a comparison tree for 32-bit values (most of what is printed:
- * ports, sequence numbers, windows), a loop beyond. */
-static inline unsigned digits10(uint64_t v)
+/* Decimal digits of v, for values above 32 bits (outbuf_u32_text does the rest). */
+static unsigned digits10_wide(uint64_t v)
 {
-    if (v <= UINT32_MAX) {
-        uint32_t w = (uint32_t)v;
-        if (w < 100000)
-            return w < 100 ? (w < 10 ? 1 : 2) : w < 1000 ? 3 : w < 10000 ? 4 : 5;
-        return w < 10000000 ? (w < 1000000 ? 6 : 7)
-                            : w < 100000000 ? 8 : w < 1000000000 ? 9 : 10;
-    }
     unsigned n = 10;
     for (v /= 10000000000ULL; v; v /= 10)
         n++;
@@ -116,7 +108,7 @@ static inline __attribute__((always_inline)) void put_digits(char *end, uint64_t
         uint32_t w = (uint32_t)v;
         while (n >= 2) {
             p -= 2;
-            memcpy(p, digit_pairs + (w % 100) * 2, 2);
+            memcpy(p, outbuf_digit_pairs + (w % 100) * 2, 2);
             w /= 100;
             n -= 2;
         }
@@ -126,7 +118,7 @@ static inline __attribute__((always_inline)) void put_digits(char *end, uint64_t
     }
     while (n >= 2) {
         p -= 2;
-        memcpy(p, digit_pairs + (v % 100) * 2, 2);
+        memcpy(p, outbuf_digit_pairs + (v % 100) * 2, 2);
         v /= 100;
         n -= 2;
     }
@@ -134,13 +126,20 @@ static inline __attribute__((always_inline)) void put_digits(char *end, uint64_t
         *--p = (char)('0' + v % 10);
 }
 
+char *outbuf_u64_text(char *p, uint64_t v)
+{
+    if (v <= UINT32_MAX)
+        return outbuf_u32_text(p, (uint32_t)v);
+    unsigned n = digits10_wide(v);
+    put_digits(p + n, v, n);
+    return p + n;
+}
+
 void outbuf_u64(struct outbuf *b, uint64_t v)
 {
     if (OUTBUF_SIZE - b->len < 20)
         outbuf_flush(b);
-    unsigned n = digits10(v);
-    put_digits(b->data + b->len + n, v, n);
-    b->len += n;
+    b->len = (size_t)(outbuf_u64_text(b->data + b->len, v) - b->data);
 }
 
 void outbuf_i64(struct outbuf *b, int64_t v)
@@ -199,44 +198,84 @@ void outbuf_printf(struct outbuf *b, const char *fmt, ...)
     b->len += (size_t)n;
 }
 
+/* Each octet's text with its dot ("7.", "42.", "255."), four bytes, and its length:
+ * a dotted quad is four 4-byte copies.  Built by the compiler from constant
+ * expressions. */
+#define OCT_D(n, k) ((char)('0' + (n) / (k) % 10))
+#define OCT(n)                                                                           \
+    {(n) >= 100 ? OCT_D(n, 100) : (n) >= 10 ? OCT_D(n, 10) : OCT_D(n, 1),                \
+     (n) >= 100 ? OCT_D(n, 10) : (n) >= 10 ? OCT_D(n, 1) : '.',                          \
+     (n) >= 100 ? OCT_D(n, 1) : (n) >= 10 ? '.' : '\0', (n) >= 100 ? '.' : '\0'}
+#define OCT4(n) OCT(n), OCT((n) + 1), OCT((n) + 2), OCT((n) + 3)
+#define OCT16(n) OCT4(n), OCT4((n) + 4), OCT4((n) + 8), OCT4((n) + 12)
+#define OCT64(n) OCT16(n), OCT16((n) + 16), OCT16((n) + 32), OCT16((n) + 48)
+static const char octet_text[256][4] = {OCT64(0), OCT64(64), OCT64(128), OCT64(192)};
+#define LEN(n) (uint8_t)((n) >= 100 ? 4 : (n) >= 10 ? 3 : 2)
+#define LEN4(n) LEN(n), LEN((n) + 1), LEN((n) + 2), LEN((n) + 3)
+#define LEN16(n) LEN4(n), LEN4((n) + 4), LEN4((n) + 8), LEN4((n) + 12)
+#define LEN64(n) LEN16(n), LEN16((n) + 16), LEN16((n) + 32), LEN16((n) + 48)
+static const uint8_t octet_len[256] = {LEN64(0), LEN64(64), LEN64(128), LEN64(192)};
+#undef OCT_D
+#undef OCT
+#undef OCT4
+#undef OCT16
+#undef OCT64
+#undef LEN
+#undef LEN4
+#undef LEN16
+#undef LEN64
+
+/* Dotted quad at p (7 to 15 bytes; up to 16 may be written); returns the end. */
+static char *ipv4_text(char *p, const uint8_t *a)
+{
+    for (int i = 0; i < 4; i++) {
+        unsigned o = a[i];
+        memcpy(p, octet_text[o], 4);
+        p += octet_len[o];
+    }
+    return p - 1; /* no dot after the last octet */
+}
+
 size_t addr_text(int family, const uint8_t *a, char *out, size_t size)
 {
     if (size == 0)
         return 0;
     if (family == 4) {
-        int n = snprintf(out, size, "%u.%u.%u.%u", a[0], a[1], a[2], a[3]);
-        return n < 0 ? 0 : ((size_t)n < size ? (size_t)n : size - 1);
+        char tmp[16];
+        size_t n = (size_t)(ipv4_text(tmp, a) - tmp);
+        if (n >= size)
+            n = size - 1;
+        memcpy(out, tmp, n);
+        out[n] = '\0';
+        return n;
     }
     if (!inet_ntop(AF_INET6, a, out, (socklen_t)size))
         snprintf(out, size, "?");
     return strlen(out);
 }
 
-void outbuf_addr(struct outbuf *b, int family, const uint8_t *a)
+char *outbuf_addr_text(char *p, int family, const uint8_t *a)
 {
-    if (family == 4) { /* dotted quad straight into the buffer */
-        if (OUTBUF_SIZE - b->len < 16)
-            outbuf_flush(b);
-        char *p = b->data + b->len;
-        for (int i = 0; i < 4; i++) {
-            unsigned o = a[i];
-            if (o >= 100) {
-                *p++ = (char)('0' + o / 100);
-                memcpy(p, digit_pairs + (o % 100) * 2, 2);
-                p += 2;
-            } else if (o >= 10) {
-                memcpy(p, digit_pairs + o * 2, 2);
-                p += 2;
-            } else {
-                *p++ = (char)('0' + o);
-            }
-            *p++ = '.';
-        }
-        b->len = (size_t)(p - 1 - b->data); /* no dot after the last octet */
-        return;
-    }
+    if (family == 4)
+        return ipv4_text(p, a);
+    return p + addr_text(family, a, p, INET6_TEXT_MAX);
+}
+
+static __attribute__((noinline)) void put_addr6(struct outbuf *b, int family, const uint8_t *a)
+{
     char tmp[INET6_TEXT_MAX];
     outbuf_put(b, tmp, addr_text(family, a, tmp, sizeof tmp));
+}
+
+void outbuf_addr(struct outbuf *b, int family, const uint8_t *a)
+{
+    if (family != 4) {
+        put_addr6(b, family, a);
+        return;
+    }
+    if (OUTBUF_SIZE - b->len < 16) /* dotted quad straight into the buffer */
+        outbuf_flush(b);
+    b->len = (size_t)(ipv4_text(b->data + b->len, a) - b->data);
 }
 
 void outbuf_json_str(struct outbuf *b, const char *s, size_t n)

@@ -232,20 +232,55 @@ static void put_ip_verbose(struct outbuf *b, const struct packet *p)
     outbuf_puts(b, ")\n    ");
 }
 
-static void put_endpoint(struct outbuf *b, const struct packet *p, int src, int with_port,
-                         uint16_t port)
+/* "src.sport > dst.dport", or without ports "src > dst". */
+static void put_endpoints(struct outbuf *b, const struct packet *p, int with_ports,
+                          uint16_t sport, uint16_t dport)
 {
-    outbuf_addr(b, p->ip.version, src ? p->ip.src : p->ip.dst);
-    if (with_port) {
-        outbuf_putc(b, '.');
-        outbuf_u64(b, port);
+    char *w = outbuf_reserve(b, 2 * (INET6_TEXT_MAX + 7) + 3);
+    w = outbuf_addr_text(w, p->ip.version, p->ip.src);
+    if (with_ports) {
+        *w++ = '.';
+        w = outbuf_u32_text(w, sport);
     }
+    w = outbuf_str_text(w, " > ");
+    w = outbuf_addr_text(w, p->ip.version, p->ip.dst);
+    if (with_ports) {
+        *w++ = '.';
+        w = outbuf_u32_text(w, dport);
+    }
+    outbuf_commit(b, w);
 }
 
 /* ---------------------------------------------------------------- tcp */
 
+static uint32_t be32(const uint8_t *d)
+{
+    return (uint32_t)d[0] << 24 | (uint32_t)d[1] << 16 | (uint32_t)d[2] << 8 | d[3];
+}
+
+/* NOP, NOP, timestamps: the options of nearly every segment after the handshake. */
+static bool nop_nop_ts(const struct pkt_tcp *tcp)
+{
+    const uint8_t *x = tcp->opts;
+    return tcp->opts_len == 12 && x[0] == TCPOPT_NOP && x[1] == TCPOPT_NOP &&
+           x[2] == TCPOPT_TIMESTAMP && x[3] == 10;
+}
+
+/* What textfmt_tcp_options prints for them (at most 40 bytes), without the walk. */
+static char *nop_nop_ts_text(char *w, const uint8_t *x)
+{
+    w = outbuf_str_text(w, "nop,nop,TS val ");
+    w = outbuf_u32_text(w, be32(x + 4));
+    w = outbuf_str_text(w, " ecr ");
+    return outbuf_u32_text(w, be32(x + 8));
+}
+
 void textfmt_tcp_options(struct outbuf *b, const struct pkt_tcp *tcp, uint32_t sack_base)
 {
+    if (nop_nop_ts(tcp)) {
+        outbuf_commit(b, nop_nop_ts_text(outbuf_reserve(b, 64), tcp->opts));
+        return;
+    }
     uint32_t off = 0;
     struct tcp_opt o;
     int first = 1, rc;
@@ -272,10 +307,7 @@ void textfmt_tcp_options(struct outbuf *b, const struct pkt_tcp *tcp, uint32_t s
             outbuf_u64(b, dl / 8u);
             outbuf_putc(b, ' ');
             for (unsigned i = 0; i + 8 <= dl; i += 8) {
-                uint32_t l = (uint32_t)d[i] << 24 | (uint32_t)d[i + 1] << 16 |
-                             (uint32_t)d[i + 2] << 8 | d[i + 3];
-                uint32_t r = (uint32_t)d[i + 4] << 24 | (uint32_t)d[i + 5] << 16 |
-                             (uint32_t)d[i + 6] << 8 | d[i + 7];
+                uint32_t l = be32(d + i), r = be32(d + i + 4);
                 outbuf_putc(b, '{');
                 outbuf_u64(b, l - sack_base);
                 outbuf_putc(b, ':');
@@ -285,9 +317,9 @@ void textfmt_tcp_options(struct outbuf *b, const struct pkt_tcp *tcp, uint32_t s
             break;
         case TCPOPT_TIMESTAMP:
             outbuf_puts(b, "TS val ");
-            outbuf_u64(b, (uint32_t)d[0] << 24 | (uint32_t)d[1] << 16 | (uint32_t)d[2] << 8 | d[3]);
+            outbuf_u32(b, be32(d));
             outbuf_puts(b, " ecr ");
-            outbuf_u64(b, (uint32_t)d[4] << 24 | (uint32_t)d[5] << 16 | (uint32_t)d[6] << 8 | d[7]);
+            outbuf_u32(b, be32(d + 4));
             break;
         case TCPOPT_TFO:
             if (dl == 0) {
@@ -320,18 +352,32 @@ void textfmt_tcp_options(struct outbuf *b, const struct pkt_tcp *tcp, uint32_t s
     }
 }
 
+/* textfmt_flags at w (at most 8 bytes); ACK alone and PSH+ACK, most segments, without
+ * the table walk. */
+static char *flags_text(char *w, uint8_t f)
+{
+    if (f == TCP_ACK) {
+        *w++ = '.';
+    } else if (f == (TCP_PSH | TCP_ACK)) {
+        w = outbuf_str_text(w, "P.");
+    } else {
+        char fl[12];
+        textfmt_flags(fl, f);
+        w = outbuf_str_text(w, fl);
+    }
+    return w;
+}
+
 static void put_tcp(struct outbuf *b, const struct packet *p, const struct track_info *ti,
                     const struct textfmt_opts *o)
 {
     const struct pkt_tcp *tcp = &p->u.tcp;
-    put_endpoint(b, p, 1, 1, tcp->sport);
-    outbuf_puts(b, " > ");
-    put_endpoint(b, p, 0, 1, tcp->dport);
-    outbuf_puts(b, ": Flags [");
-    char fl[12];
-    textfmt_flags(fl, tcp->flags);
-    outbuf_puts(b, fl);
-    outbuf_putc(b, ']');
+    put_endpoints(b, p, 1, tcp->sport, tcp->dport);
+    char *w = outbuf_reserve(b, 32);
+    w = outbuf_str_text(w, ": Flags [");
+    w = flags_text(w, tcp->flags);
+    *w++ = ']';
+    outbuf_commit(b, w);
     if (o->verbose) {
         outbuf_puts(b, ", cksum 0x");
         outbuf_hex(b, tcp->cksum_field, 4);
@@ -351,40 +397,48 @@ static void put_tcp(struct outbuf *b, const struct packet *p, const struct track
             sack_base = ti->ack_base;
         }
     }
+    /* the numbers, and the options when they are the usual ones: at most 170 bytes */
+    w = outbuf_reserve(b, 256);
     if (tcp->payload_len > 0 || (tcp->flags & (TCP_SYN | TCP_FIN | TCP_RST))) {
-        outbuf_puts(b, ", seq ");
-        outbuf_u64(b, seq);
+        w = outbuf_str_text(w, ", seq ");
+        w = outbuf_u32_text(w, seq);
         if (tcp->payload_len > 0) {
-            outbuf_putc(b, ':');
-            outbuf_u64(b, (uint32_t)(seq + tcp->payload_len));
+            *w++ = ':';
+            w = outbuf_u32_text(w, (uint32_t)(seq + tcp->payload_len));
         }
     }
     if (tcp->flags & TCP_ACK) {
-        outbuf_puts(b, ", ack ");
-        outbuf_u64(b, ack);
+        w = outbuf_str_text(w, ", ack ");
+        w = outbuf_u32_text(w, ack);
     }
-    outbuf_puts(b, ", win ");
-    outbuf_u64(b, tcp->win);
+    w = outbuf_str_text(w, ", win ");
+    w = outbuf_u32_text(w, tcp->win);
     if (tcp->flags & TCP_URG) {
-        outbuf_puts(b, ", urg ");
-        outbuf_u64(b, tcp->urp);
+        w = outbuf_str_text(w, ", urg ");
+        w = outbuf_u32_text(w, tcp->urp);
     }
     if (tcp->opts_len > 0) {
-        outbuf_puts(b, ", options [");
-        textfmt_tcp_options(b, tcp, sack_base);
-        outbuf_putc(b, ']');
+        w = outbuf_str_text(w, ", options [");
+        if (nop_nop_ts(tcp)) {
+            w = nop_nop_ts_text(w, tcp->opts);
+        } else {
+            outbuf_commit(b, w);
+            textfmt_tcp_options(b, tcp, sack_base);
+            w = outbuf_reserve(b, 64);
+        }
+        *w++ = ']';
     }
-    outbuf_puts(b, ", length ");
-    outbuf_u64(b, tcp->payload_len);
+    w = outbuf_str_text(w, ", length ");
+    w = outbuf_u32_text(w, tcp->payload_len);
+    outbuf_commit(b, w);
 }
 
-/* Analysis notes and state changes the tracker attached to a packet. */
-static void put_track(struct outbuf *b, const struct track_info *ti)
+/* The tracker's analysis notes: " (retransmission, dup ack)". */
+static void put_notes(struct outbuf *b, const struct track_info *ti)
 {
-    if (!ti || !ti->conn)
-        return;
-    outbuf_puts(b, " #");
-    outbuf_u64(b, ti->conn->id);
+    if (!(ti->retransmit || ti->fast_retransmit || ti->out_of_order || ti->dup_ack ||
+          ti->keepalive || ti->window_probe || ti->zero_window || ti->above_mss))
+        return; /* most segments */
     static const struct {
         size_t off;
         const char *text;
@@ -416,6 +470,18 @@ static void put_track(struct outbuf *b, const struct track_info *ti)
     }
     if (sep[0] == ',')
         outbuf_putc(b, ')');
+}
+
+/* The connection id, analysis notes and state changes the tracker attached to a
+ * packet. */
+static void put_track(struct outbuf *b, const struct track_info *ti)
+{
+    if (!ti || !ti->conn)
+        return;
+    char *w = outbuf_str_text(outbuf_reserve(b, 24), " #");
+    uint64_t id = ti->conn->id;
+    outbuf_commit(b, id <= UINT32_MAX ? outbuf_u32_text(w, (uint32_t)id) : outbuf_u64_text(w, id));
+    put_notes(b, ti);
     for (unsigned i = 0; i < ti->n_events; i++) {
         const struct tcp_event *e = &ti->events[i];
         outbuf_puts(b, i ? ", " : " ");
@@ -465,35 +531,32 @@ void textfmt_packet(struct outbuf *b, const struct packet *p, const struct track
         put_anomalies(b, p->anomalies);
         return;
     }
-    outbuf_puts(b, p->l3 == L3_IPV6 ? "IP6" : "IP");
-    if (o->verbose)
+    if (o->verbose) {
+        outbuf_puts(b, p->l3 == L3_IPV6 ? "IP6" : "IP");
         put_ip_verbose(b, p);
-    else
-        outbuf_putc(b, ' ');
+    } else if (p->l3 == L3_IPV6) {
+        outbuf_puts(b, "IP6 ");
+    } else {
+        outbuf_puts(b, "IP ");
+    }
     switch (p->l4) {
     case L4_TCP:
         if (p->tcp_valid) {
             put_tcp(b, p, ti, o);
         } else {
-            put_endpoint(b, p, 1, 0, 0);
-            outbuf_puts(b, " > ");
-            put_endpoint(b, p, 0, 0, 0);
+            put_endpoints(b, p, 0, 0, 0);
             outbuf_puts(b, ": tcp");
         }
         break;
     case L4_UDP:
-        put_endpoint(b, p, 1, 1, p->u.udp.sport);
-        outbuf_puts(b, " > ");
-        put_endpoint(b, p, 0, 1, p->u.udp.dport);
+        put_endpoints(b, p, 1, p->u.udp.sport, p->u.udp.dport);
         outbuf_puts(b, ": UDP, length ");
         outbuf_u64(b, p->u.udp.payload_len);
         break;
     case L4_ICMP:
     case L4_ICMPV6: {
         int v6 = p->l4 == L4_ICMPV6;
-        put_endpoint(b, p, 1, 0, 0);
-        outbuf_puts(b, " > ");
-        put_endpoint(b, p, 0, 0, 0);
+        put_endpoints(b, p, 0, 0, 0);
         outbuf_puts(b, v6 ? ": ICMP6, " : ": ICMP ");
         const char *n = icmp_name(v6, p->u.icmp.type);
         if (n) {
@@ -509,9 +572,7 @@ void textfmt_packet(struct outbuf *b, const struct packet *p, const struct track
         break;
     }
     default:
-        put_endpoint(b, p, 1, 0, 0);
-        outbuf_puts(b, " > ");
-        put_endpoint(b, p, 0, 0, 0);
+        put_endpoints(b, p, 0, 0, 0);
         outbuf_puts(b, ": ip-proto-");
         outbuf_u64(b, p->ip.proto);
         outbuf_putc(b, ' ');
@@ -535,11 +596,95 @@ void textfmt_packet(struct outbuf *b, const struct packet *p, const struct track
 
 /* ---------------------------------------------------------------- connection table */
 
-static void fmt_endpoint(char *out, size_t size, int family, const struct tcp_endpoint *e)
+/* A row is built like snprintf would with the formats below ("%5llu  %-23s ..."), but
+ * field by field: text at r->p, padded to a width, cut (like snprintf) at r->end. */
+struct row {
+    char *p, *end;
+};
+
+static void row_fill(struct row *r, size_t n)
 {
-    char addr[INET6_TEXT_MAX];
-    addr_text(family, e->addr, addr, sizeof addr);
-    snprintf(out, size, family == 6 ? "[%s]:%u" : "%s:%u", addr, e->port);
+    size_t room = (size_t)(r->end - r->p);
+    if (n > room)
+        n = room;
+    memset(r->p, ' ', n);
+    r->p += n;
+}
+
+/* s (n bytes) right-aligned in width ("%5s"), or left-aligned for a negative width
+ * ("%-23s"), then the separator sep (0: none). */
+static void row_put(struct row *r, const char *s, size_t n, int width, char sep)
+{
+    size_t w = (size_t)(width < 0 ? -width : width);
+    size_t pad = n < w ? w - n : 0;
+    if (width > 0)
+        row_fill(r, pad);
+    size_t room = (size_t)(r->end - r->p);
+    memcpy(r->p, s, n < room ? n : room);
+    r->p += n < room ? n : room;
+    if (width < 0)
+        row_fill(r, pad);
+    if (sep && r->p < r->end)
+        *r->p++ = sep;
+}
+
+static void row_str(struct row *r, const char *s, int width, char sep)
+{
+    row_put(r, s, strlen(s), width, sep);
+}
+
+static void row_u64(struct row *r, uint64_t v, int width, char sep)
+{
+    char t[24];
+    row_put(r, t, (size_t)(outbuf_u64_text(t, v) - t), width, sep);
+}
+
+/* "addr:port", "[addr]:port" for IPv6. */
+static void row_endpoint(struct row *r, int family, const struct tcp_endpoint *e)
+{
+    char t[INET6_TEXT_MAX + 16], *p = t;
+    if (family == 6)
+        *p++ = '[';
+    p += addr_text(family, e->addr, p, INET6_TEXT_MAX);
+    if (family == 6)
+        *p++ = ']';
+    *p++ = ':';
+    p = outbuf_u32_text(p, e->port);
+    row_put(r, t, (size_t)(p - t), -23, ' ');
+}
+
+/* "max_payload/mss", "-" for an MSS not announced. */
+static void row_max_mss(struct row *r, uint32_t max, int has_mss, uint16_t mss, char sep)
+{
+    char t[24], *p = outbuf_u32_text(t, max);
+    *p++ = '/';
+    if (has_mss)
+        p = outbuf_u32_text(p, mss);
+    else
+        *p++ = '-';
+    row_put(r, t, (size_t)(p - t), 11, sep);
+}
+
+/* The handshake RTT in milliseconds as "%.3f" prints ns / 1e6.  Below 2^53 ns the double
+ * is within ns * 2^-53 of the exact quotient, too close to cross a rounding boundary
+ * unless ns ends in exactly 500: those, and larger values, go to snprintf. */
+static void row_rtt(struct row *r, int64_t ns)
+{
+    char t[40];
+    size_t n;
+    if (ns >= 0 && ns < ((int64_t)1 << 53) && ns % 1000 != 500) {
+        uint64_t us = (uint64_t)ns / 1000 + ((uint64_t)ns % 1000 > 500);
+        uint32_t frac = (uint32_t)(us % 1000);
+        char *p = outbuf_u64_text(t, us / 1000);
+        *p++ = '.';
+        *p++ = (char)('0' + frac / 100);
+        outbuf_pairs_at(p + 2, frac % 100, 1);
+        n = (size_t)(p + 2 - t);
+    } else {
+        int k = snprintf(t, sizeof t, "%.3f", (double)ns / 1e6);
+        n = k < 0 ? 0 : (size_t)k < sizeof t ? (size_t)k : sizeof t - 1;
+    }
+    row_put(r, t, n, 9, ' ');
 }
 
 size_t textfmt_conn_header(char *out, size_t size)
@@ -553,30 +698,32 @@ size_t textfmt_conn_header(char *out, size_t size)
 
 size_t textfmt_conn_row(char *out, size_t size, const struct conn *c)
 {
-    char cl[80], sv[80], rtt[32], mc[48], ms[16];
-    fmt_endpoint(cl, sizeof cl, c->family, &c->ep[ROLE_CLIENT]);
-    fmt_endpoint(sv, sizeof sv, c->family, &c->ep[ROLE_SERVER]);
-    if (c->syn_ns && c->synack_ns && c->synack_ns >= c->syn_ns)
-        snprintf(rtt, sizeof rtt, "%.3f",
-                 (double)((c->ack_ns && c->ack_ns >= c->synack_ns ? c->ack_ns : c->synack_ns) -
-                          c->syn_ns) / 1e6);
-    else
-        snprintf(rtt, sizeof rtt, "-");
+    if (size == 0)
+        return 0;
+    struct row r = {out, out + size - 1};
     const struct tcp_endpoint *ce = &c->ep[ROLE_CLIENT], *se = &c->ep[ROLE_SERVER];
-    snprintf(mc, sizeof mc, "%u/%s", ce->max_payload,
-             se->has_mss ? (snprintf(ms, sizeof ms, "%u", se->mss), ms) : "-");
-    char mc2[48], ms2[16];
-    snprintf(mc2, sizeof mc2, "%u/%s", se->max_payload,
-             ce->has_mss ? (snprintf(ms2, sizeof ms2, "%u", ce->mss), ms2) : "-");
+    row_u64(&r, c->id, 5, ' ');
+    row_put(&r, " ", 1, 0, 0);
+    row_endpoint(&r, c->family, ce);
+    row_endpoint(&r, c->family, se);
+    if (c->syn_ns && c->synack_ns && c->synack_ns >= c->syn_ns)
+        row_rtt(&r, (c->ack_ns && c->ack_ns >= c->synack_ns ? c->ack_ns : c->synack_ns) -
+                        c->syn_ns);
+    else
+        row_put(&r, "-", 1, 9, ' ');
+    row_u64(&r, tcp_endpoint_bytes(ce), 10, ' ');
+    row_u64(&r, tcp_endpoint_bytes(se), 10, ' ');
+    row_max_mss(&r, ce->max_payload, se->has_mss, se->mss, ' ');
+    row_max_mss(&r, se->max_payload, ce->has_mss, ce->mss, ' ');
+    row_str(&r, close_kind_name((enum close_kind)c->close), -12, ' ');
     const char *closer = conn_active_closer(c);
-    int n = snprintf(out, size, "%5llu  %-23s %-23s %9s %10llu %10llu %11s %11s %-12s %-7s %-12s %-12s %-8s %s\n",
-                     (unsigned long long)c->id, cl, sv, rtt,
-                     (unsigned long long)tcp_endpoint_bytes(ce),
-                     (unsigned long long)tcp_endpoint_bytes(se), mc, mc2,
-                     close_kind_name((enum close_kind)c->close), closer ? closer : "-",
-                     tcp_state_name((enum tcp_state)ce->state),
-                     tcp_state_name((enum tcp_state)se->state), conn_state_zeek(c), c->history);
-    return n < 0 ? 0 : ((size_t)n < size ? (size_t)n : size - 1);
+    row_str(&r, closer ? closer : "-", -7, ' ');
+    row_str(&r, tcp_state_name((enum tcp_state)ce->state), -12, ' ');
+    row_str(&r, tcp_state_name((enum tcp_state)se->state), -12, ' ');
+    row_str(&r, conn_state_zeek(c), -8, ' ');
+    row_str(&r, c->history, 0, '\n');
+    *r.p = '\0';
+    return (size_t)(r.p - out);
 }
 
 /* ---------------------------------------------------------------- totals */

@@ -2,7 +2,8 @@
  *
  * Pipeline place: used by the sinks.  No localtime() per packet: the local UTC offset
  * is looked up once per hour of capture time and cached, and the civil date is
- * computed arithmetically.
+ * computed arithmetically, once per second of capture time: a packet line copies the
+ * cached "HH:MM:SS." and appends its fraction.
  */
 #ifndef SYNACK_TIMEFMT_H
 #define SYNACK_TIMEFMT_H
@@ -10,6 +11,8 @@
 #include <stdint.h>
 
 #include "outbuf.h"
+
+#define TIMEFMT_PRE_MAX 32 /* "-9223372036854775808." and "2026-11-21 06:05:30." fit */
 
 /* tcpdump's -t family. */
 enum time_mode {
@@ -28,6 +31,12 @@ struct timefmt {
     int have_first;
     int64_t off_from, off_to; /* seconds range where off is valid */
     long off;                 /* local UTC offset in seconds */
+    /* The text before the fraction ("06:05:30.") changes once per second at most: it is
+     * made when the second changes and copied for every packet until then. */
+    int64_t pre_key;          /* the second pre is for (delta modes: 2 * seconds + sign) */
+    int have_pre;
+    unsigned pre_len;
+    char pre[TIMEFMT_PRE_MAX];
 };
 
 void timefmt_init(struct timefmt *tf, enum time_mode mode, int nano);

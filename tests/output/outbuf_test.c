@@ -72,6 +72,59 @@ static void test_u64_edges(void **state)
     free(b);
 }
 
+static void check_u32(struct outbuf *b, uint32_t v)
+{
+    char want[32], got[32];
+    b->len = 0;
+    outbuf_u32(b, v);
+    snprintf(want, sizeof want, "%u", v);
+    assert_string_equal(held(b), want);
+    memset(got, 'x', sizeof got);
+    *outbuf_u64_text(got, v) = '\0';
+    assert_string_equal(got, want);
+}
+
+/* The inline 32-bit conversion and the text-at-a-pointer forms agree with printf:
+ * every value up to 10^6, around each power of ten, and a spread of the rest. */
+static void test_u32_text(void **state)
+{
+    (void)state;
+    struct outbuf *b = new_buf(-1);
+    for (uint32_t v = 0; v < 1000000; v++)
+        check_u32(b, v);
+    for (uint64_t p = 10; p <= 1000000000; p *= 10)
+        for (uint64_t v = p - 2; v <= p + 2; v++)
+            check_u32(b, (uint32_t)v);
+    for (uint32_t v = UINT32_MAX - 4; v != 0; v++)
+        check_u32(b, v);
+    for (uint32_t i = 0; i < 200000; i++)
+        check_u32(b, i * 2654435761u);
+    free(b);
+    char t[32];
+    *outbuf_u64_text(t, 18446744073709551615ull) = '\0';
+    assert_string_equal(t, "18446744073709551615");
+    *outbuf_u64_text(t, 4294967296ull) = '\0';
+    assert_string_equal(t, "4294967296");
+}
+
+/* Direct writes: reserve flushes when the room is short, commit keeps what was written. */
+static void test_reserve_commit(void **state)
+{
+    (void)state;
+    struct outbuf *b = new_buf(-1);
+    char *w = outbuf_reserve(b, 64);
+    w = outbuf_str_text(w, "win ");
+    w = outbuf_u32_text(w, 502);
+    outbuf_commit(b, w);
+    assert_string_equal(held(b), "win 502");
+    b->len = OUTBUF_SIZE - 10;
+    w = outbuf_reserve(b, 64); /* fd -1: the flush fails, and the buffer is emptied */
+    assert_int_equal(b->len, 0);
+    outbuf_commit(b, outbuf_str_text(w, "after"));
+    assert_string_equal(held(b), "after");
+    free(b);
+}
+
 static void test_u64w_and_hex(void **state)
 {
     (void)state;
@@ -104,11 +157,35 @@ static void test_addresses(void **state)
         assert_string_equal(s, text[i]);
         free(b);
     }
+    /* every octet value in every position, against printf */
+    struct outbuf *ob = new_buf(-1);
+    for (unsigned pos = 0; pos < 4; pos++)
+        for (unsigned o = 0; o < 256; o++) {
+            uint8_t q[4] = {1, 22, 133, 4};
+            q[pos] = (uint8_t)o;
+            char want[32], got[64], s[64];
+            snprintf(want, sizeof want, "%u.%u.%u.%u", q[0], q[1], q[2], q[3]);
+            ob->len = 0;
+            outbuf_addr(ob, 4, q);
+            assert_string_equal(held(ob), want);
+            *outbuf_addr_text(got, 4, q) = '\0';
+            assert_string_equal(got, want);
+            assert_int_equal(addr_text(4, q, s, sizeof s), strlen(want));
+            assert_string_equal(s, want);
+            /* cut like snprintf */
+            assert_int_equal(addr_text(4, q, s, 5), 4);
+            assert_memory_equal(s, want, 4);
+            assert_int_equal(s[4], '\0');
+        }
+    free(ob);
     uint8_t v6[16] = {0};
     v6[15] = 1;
     struct outbuf *b = new_buf(-1);
     outbuf_addr(b, 6, v6);
     assert_string_equal(held(b), "::1");
+    char t[INET6_TEXT_MAX];
+    *outbuf_addr_text(t, 6, v6) = '\0';
+    assert_string_equal(t, "::1");
     free(b);
 }
 
@@ -166,6 +243,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_u64_edges),
+        cmocka_unit_test(test_u32_text),
+        cmocka_unit_test(test_reserve_commit),
         cmocka_unit_test(test_u64w_and_hex),
         cmocka_unit_test(test_addresses),
         cmocka_unit_test(test_printf_long),
