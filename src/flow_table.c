@@ -64,13 +64,14 @@ void flow_key_from_packet(struct flow_key *k, bool *reversed, const struct packe
         memcpy(k->addr + 16, rev ? p->ip.src : p->ip.dst, 16);
     } else {
         /* big-endian compare of the two IPv4 addresses as integers */
-        uint32_t s = (uint32_t)p->ip.src[0] << 24 | (uint32_t)p->ip.src[1] << 16 |
-                     (uint32_t)p->ip.src[2] << 8 | p->ip.src[3];
-        uint32_t d = (uint32_t)p->ip.dst[0] << 24 | (uint32_t)p->ip.dst[1] << 16 |
-                     (uint32_t)p->ip.dst[2] << 8 | p->ip.dst[3];
+        uint32_t sa, da;
+        memcpy(&sa, p->ip.src, 4);
+        memcpy(&da, p->ip.dst, 4);
+        uint32_t s = __builtin_bswap32(sa), d = __builtin_bswap32(da);
         rev = s > d || (s == d && sport > dport);
-        memcpy(k->addr, rev ? p->ip.dst : p->ip.src, 4);
-        memcpy(k->addr + 4, rev ? p->ip.src : p->ip.dst, 4);
+        uint32_t lo = rev ? da : sa, hi = rev ? sa : da;
+        memcpy(k->addr, &lo, 4);
+        memcpy(k->addr + 4, &hi, 4);
         memset(k->addr + 8, 0, sizeof k->addr - 8);
     }
     k->port[0] = rev ? dport : sport;
@@ -268,6 +269,15 @@ uint32_t flow_table_guess(const struct flow_table *t, uint64_t hash)
 {
     uint32_t v = t->index[(uint32_t)hash & t->index_mask];
     return v == SLOT_FREE ? FLOW_NONE : v - 1;
+}
+
+void flow_table_prefetch_links(const struct flow_table *t, uint32_t slot)
+{
+    const struct flow_entry *e = &t->e[slot];
+    if (e->prev != FLOW_NONE)
+        __builtin_prefetch(&t->e[e->prev], 1);
+    if (e->next != FLOW_NONE)
+        __builtin_prefetch(&t->e[e->next], 1);
 }
 
 void flow_table_prefetch_slot(const struct flow_table *t, uint32_t slot)

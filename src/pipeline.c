@@ -3,7 +3,6 @@
 
 #include <stdio.h>
 #include <string.h>
-#define PL_BATCH_TMP 16
 
 static void pl_event(void *ctx, const struct tcp_event *e)
 {
@@ -118,8 +117,8 @@ void pipeline_frame(struct pipeline *pl, uint64_t n, int64_t ts_ns, const uint8_
  * as pipeline_frame() would: the cache misses of a batch overlap instead of queueing. */
 static void pipeline_batch(struct pipeline *pl, const struct source_pkt *sp, unsigned n)
 {
-    struct packet p[PL_BATCH_TMP];
-    struct tcp_prep pr[PL_BATCH_TMP];
+    struct packet p[SOURCE_BATCH_MAX];
+    struct tcp_prep pr[SOURCE_BATCH_MAX];
     uint64_t first = pl->totals.packets + 1;
     for (unsigned i = 0; i < n; i++) {
         p[i].n = first + i;
@@ -129,27 +128,28 @@ static void pipeline_batch(struct pipeline *pl, const struct source_pkt *sp, uns
         if (pl->trk)
             tcp_tracker_prepare(pl->trk, &p[i], &pr[i]);
     }
-    if (pl->trk)
+    if (pl->trk) {
         for (unsigned i = 0; i < n; i++)
             tcp_tracker_prefetch(pl->trk, &pr[i]);
+        for (unsigned i = 0; i < n; i++)
+            tcp_tracker_prefetch_links(pl->trk, &pr[i]);
+    }
     for (unsigned i = 0; i < n; i++)
         frame_decoded(pl, &p[i], pl->trk ? &pr[i] : NULL);
 }
 
 int pipeline_run(struct pipeline *pl, char *err, size_t errlen)
 {
-    struct source_pkt sp[PL_BATCH_TMP];
+    struct source_pkt sp[SOURCE_BATCH_MAX];
     for (;;) {
-        unsigned max = PL_BATCH_TMP, n = 0;
+        unsigned max = SOURCE_BATCH_MAX, n = 0;
         if (pl->max_packets) {
             if (pl->totals.packets >= pl->max_packets)
                 return 0;
             if (pl->max_packets - pl->totals.packets < max)
                 max = (unsigned)(pl->max_packets - pl->totals.packets);
         }
-        int rc = source_next(pl->src, &sp[0], err, errlen); /* TEMP until source_next_batch */
-        n = 1;
-        (void)max;
+        int rc = source_next_batch(pl->src, sp, max, &n, err, errlen);
         if (rc == 1) {
             pipeline_batch(pl, sp, n);
             continue;

@@ -1090,11 +1090,13 @@ void tcp_tracker_prepare(const struct tcp_tracker *t, const struct packet *p,
         flow_table_prefetch_index(t->ft, pr->hash);
 }
 
-void tcp_tracker_prefetch(const struct tcp_tracker *t, const struct tcp_prep *pr)
+void tcp_tracker_prefetch(const struct tcp_tracker *t, struct tcp_prep *pr)
 {
+    pr->guess = FLOW_NONE;
     if (!pr->tracked)
         return;
     uint32_t slot = flow_table_guess(t->ft, pr->hash);
+    pr->guess = slot;
     if (slot == FLOW_NONE)
         return;
     flow_table_prefetch_slot(t->ft, slot);
@@ -1102,6 +1104,12 @@ void tcp_tracker_prefetch(const struct tcp_tracker *t, const struct tcp_prep *pr
     const char *c = (const char *)&t->conns[slot];
     for (size_t off = 0; off < offsetof(struct conn, ep[1].hole_lo); off += 64)
         __builtin_prefetch(c + off, 1);
+}
+
+void tcp_tracker_prefetch_links(const struct tcp_tracker *t, const struct tcp_prep *pr)
+{
+    if (pr->tracked && pr->guess != FLOW_NONE)
+        flow_table_prefetch_links(t->ft, pr->guess);
 }
 
 void tcp_tracker_on_packet(struct tcp_tracker *t, struct packet *p, struct track_info *ti)

@@ -85,6 +85,9 @@ void flow_table_prefetch_index(const struct flow_table *t, uint64_t hash);
 uint32_t flow_table_guess(const struct flow_table *t, uint64_t hash);
 /* Ask the CPU for a slot's entry (key and timer links). */
 void flow_table_prefetch_slot(const struct flow_table *t, uint32_t slot);
+/* Ask for the entries a touch of slot will relink (its timer-list neighbours); reads
+ * the slot's entry, so call it once that has been asked for. */
+void flow_table_prefetch_links(const struct flow_table *t, uint32_t slot);
 
 /* Insert a new entry (the key must not be present) in class cls at time now.  When
  * the table is full, one entry is evicted first (on_end is called for it).  Returns

@@ -4,6 +4,11 @@
  * One interface over libpcap for files and live capture. Owns the BPF filter,
  * the -w dump file, capture counters and the break-loop flag. Timestamps are
  * always delivered in nanoseconds (files with microsecond stamps are scaled).
+ * A regular classic pcap file is read in place through a sliding mmap window, with
+ * exactly the packets, lengths, stamps and errors pcap_next_ex would give (libpcap
+ * still opens the file and reads whatever the window reader is not sure of).
+ * Environment: SYNACK_PCAP_READER=libpcap, read once by source_open(), makes every
+ * file go through pcap_next_ex as before (for differential tests).
  */
 #ifndef SYNACK_SOURCE_H
 #define SYNACK_SOURCE_H
@@ -30,7 +35,8 @@ struct source_opts {
     bool immediate;      /* deliver packets as they arrive (live) */
 };
 
-/* One captured frame.  data is valid until the next source_next() call. */
+/* One captured frame.  data is valid until the next source_next() call (for a mapped
+ * file it points into the window, which the next call may unmap). */
 struct source_pkt {
     const uint8_t *data;
     uint32_t caplen, len;
@@ -66,6 +72,14 @@ int source_datalink(const struct source *s);
  * source_break() was called, -1 on a read error (reason in err), and for a live source
  * in non-blocking mode 2 when no packet is waiting. */
 int source_next(struct source *s, struct source_pkt *pkt, char *err, size_t errlen);
+
+/* Up to max (<= SOURCE_BATCH_MAX) packets at once into pkts[0..*n), all valid until the
+ * next source_next() or source_next_batch() call.  The return values are source_next()'s;
+ * on 1, *n >= 1.  The mmap reader hands out every record that lies in its current
+ * window; other readers (libpcap reuses its buffer) give one packet per call. */
+#define SOURCE_BATCH_MAX 16
+int source_next_batch(struct source *s, struct source_pkt *pkts, unsigned max, unsigned *n,
+                      char *err, size_t errlen);
 
 /* Async-signal-safe: make the current or next source_next() return -2. */
 void source_break(struct source *s);

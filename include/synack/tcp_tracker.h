@@ -226,12 +226,15 @@ void tcp_tracker_on_packet(struct tcp_tracker *t, struct packet *p,
 struct tcp_prep {
     struct flow_key key;
     uint64_t hash;
+    uint32_t guess;  /* slot the index pointed at when prefetched (a hint) */
     bool rev;
     bool tracked;   /* a TCP packet the tracker will look up */
 };
 void tcp_tracker_prepare(const struct tcp_tracker *t, const struct packet *p,
                          struct tcp_prep *pr);
-void tcp_tracker_prefetch(const struct tcp_tracker *t, const struct tcp_prep *pr);
+void tcp_tracker_prefetch(const struct tcp_tracker *t, struct tcp_prep *pr);
+/* A third step, once the record has been asked for: its timer-list neighbours. */
+void tcp_tracker_prefetch_links(const struct tcp_tracker *t, const struct tcp_prep *pr);
 void tcp_tracker_on_prepared(struct tcp_tracker *t, struct packet *p,
                              const struct tcp_prep *pr, struct track_info *ti);
 
