@@ -322,26 +322,34 @@ static void map_stop(struct mapped *m)
     m->on = false;
 }
 
-/* Map the window that starts at the page holding file offset pos and runs up to
- * MAP_WINDOW bytes, or to the file size known.  The old window is unmapped first, so
- * at most one is ever mapped.  Returns 0, or -1 (no window) if mmap fails. */
+/* Make b (len bytes of the file from offset off, which holds pos) the window, reading
+ * on at pos; ask the helper for the one after it, handing it drop to unmap. */
+static void map_install(struct mapped *m, void *b, size_t len, off_t off, off_t pos,
+                        void *drop, size_t drop_len)
+{
+    m->base = b;
+    m->len = len;
+    m->end = m->base + len;
+    m->base_off = off;
+    m->next = m->base + (pos - off);
+    m->stream = (uintptr_t)m->next;
+    ahead_ask(m, drop, drop_len);
+}
+
+/* Make the window hold file offset pos: the one the helper mapped ahead if it holds pos
+ * and reaches further than the current one (the helper then unmaps the current one),
+ * else a new mapping from the page holding pos, up to MAP_WINDOW bytes or the file size
+ * known (the current one unmapped first).  So at most two windows are ever mapped.
+ * Returns 0, or -1 (no window) if mmap fails. */
 static int map_window(struct mapped *m, off_t pos)
 {
-    if (m->ah) { /* the window mapped ahead, if it holds pos and goes further */
+    if (m->ah) {
         off_t aoff;
         size_t alen;
         void *b = ahead_take(m->ah, &aoff, &alen);
         if (b != MAP_FAILED && aoff <= pos && pos < aoff + (off_t)alen &&
             aoff + (off_t)alen > m->base_off + (off_t)m->len) {
-            void *old = (void *)(uintptr_t)m->base; /* the helper unmaps it */
-            size_t old_len = m->len;
-            m->base = b;
-            m->len = alen;
-            m->end = m->base + alen;
-            m->base_off = aoff;
-            m->next = m->base + (pos - aoff);
-            m->stream = (uintptr_t)m->next;
-            ahead_ask(m, old, old_len);
+            map_install(m, b, alen, aoff, pos, (void *)(uintptr_t)m->base, m->len);
             return 0;
         }
         if (b != MAP_FAILED)
@@ -358,13 +366,7 @@ static int map_window(struct mapped *m, off_t pos)
     if (b == MAP_FAILED)
         return -1;
     madvise(b, len, MADV_SEQUENTIAL); /* advice only: failure changes nothing */
-    m->base = b;
-    m->len = len;
-    m->end = m->base + len;
-    m->base_off = start;
-    m->next = m->base + (pos - start);
-    m->stream = (uintptr_t)m->next;
-    ahead_ask(m, NULL, 0);
+    map_install(m, b, len, start, pos, NULL, 0);
     return 0;
 }
 

@@ -37,34 +37,10 @@
 #endif
 
 #define A(x) ANOMALY_BIT(ANOMALY_##x)
-#define GUARD_MAX (256u * 1024) /* the largest snaplen libpcap writes */
 
 /* Frames decoded (each with both flag sets) and of them taken by the fast path; whole
  * frames of captures (no prefix) taken by the fast path. */
 static unsigned long n_frames, n_fast, n_fast_captured;
-
-/* ---- guard page ---- */
-
-/* Copy n bytes so that they end where a PROT_NONE page begins (pb_guard_copy, for
- * frames of any captured length). */
-static const uint8_t *guard_copy(const uint8_t *src, uint32_t n)
-{
-    static uint8_t *guard;
-    if (!guard) {
-        size_t page = (size_t)sysconf(_SC_PAGESIZE);
-        size_t data = (GUARD_MAX + page - 1) / page * page;
-        uint8_t *m =
-            mmap(NULL, data + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (m == MAP_FAILED || mprotect(m + data, page, PROT_NONE) != 0) {
-            perror("decode_fastpath: guard page");
-            abort();
-        }
-        guard = m + data;
-    }
-    assert_true(n <= GUARD_MAX);
-    memcpy(guard - n, src, n);
-    return guard - n;
-}
 
 /* ---- comparing two decodes ---- */
 
@@ -168,7 +144,7 @@ static void report_diff(const char *what, const char *frame, uint32_t caplen, ui
 static bool check_frame(const char *name, int dlt, const uint8_t *frame, uint32_t caplen,
                         uint32_t len)
 {
-    const uint8_t *d = frame ? guard_copy(frame, caplen) : NULL;
+    const uint8_t *d = frame ? pb_guard_copy(frame, caplen) : NULL;
     static const unsigned flag_sets[2] = {0, DECODE_NO_CHECKSUMS};
     int taken[2] = {0, 0};
     for (int k = 0; k < 2; k++) {
@@ -347,12 +323,12 @@ static void fastpath_options(void **state)
     struct pb b;
     struct packet p;
     mk_frame(&b, O_SACK3_SACK1, sizeof O_SACK3_SACK1, TCP_ACK, 0);
-    assert_int_equal(decode_packet(&p, b.dlt, guard_copy(b.buf, b.len), b.len, b.len), 4);
+    assert_int_equal(decode_packet(&p, b.dlt, pb_guard_copy(b.buf, b.len), b.len, b.len), 4);
     assert_int_equal(p.u.tcp.o.n_sack, 1);
     assert_int_equal(p.u.tcp.o.sack[0][0], 9);
     assert_int_equal(p.u.tcp.o.sack[1][0], 3);
     mk_frame(&b, O_BAD_TS8, sizeof O_BAD_TS8, TCP_ACK, 0);
-    decode_packet(&p, b.dlt, guard_copy(b.buf, b.len), b.len, b.len);
+    decode_packet(&p, b.dlt, pb_guard_copy(b.buf, b.len), b.len, b.len);
     assert_int_equal(p.anomalies, A(TCP_BAD_OPTION_LEN));
 }
 
@@ -631,7 +607,7 @@ static unsigned long check_capture(const char *path, unsigned long prefix_frames
     unsigned long n = 0;
     int rc;
     while ((rc = pcap_next_ex(pc, &h, &data)) == 1) {
-        uint32_t cap = h->caplen < GUARD_MAX ? h->caplen : GUARD_MAX;
+        uint32_t cap = h->caplen < PB_GUARD_MAX ? h->caplen : PB_GUARD_MAX;
         n_fast_captured += check_frame(name, dlt, data, cap, h->len);
         if (n < prefix_frames)
             for (uint32_t k = 0; k < cap && k < 160; k++)

@@ -108,8 +108,9 @@ void pb_trailer(struct pb *b, uint32_t n);
 void pb_ipv4_recksum(struct pb *b);
 
 /* Copy n bytes so that they end exactly where a PROT_NONE guard page begins, and
- * return the copy: a decoder reading one byte past n faults. n <= PB_GUARD_MAX. */
-#define PB_GUARD_MAX (PB_MAX + 4096)
+ * return the copy: a decoder reading one byte past n faults. n <= PB_GUARD_MAX, the
+ * largest snaplen libpcap writes (whole frames of captures fit too). */
+#define PB_GUARD_MAX (256u * 1024)
 const uint8_t *pb_guard_copy(const uint8_t *src, uint32_t n);
 
 #endif
