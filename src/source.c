@@ -13,8 +13,8 @@
  * over the snaplen or 256 KiB, a record cut at the end of the file) it seeks libpcap's
  * stream to that record and pcap_next_ex reads on from there, with libpcap's results
  * and error messages.  A file that grows while read is followed (the size is checked
- * again at the end of the mapped data); one truncated while read can kill the process
- * with SIGBUS, as with any mmap reader.  SYNACK_PCAP_READER=libpcap turns it off.
+ * again at the end of the mapped data); one cut shorter while read ends the run with an
+ * error (map_sigbus).  SYNACK_PCAP_READER=libpcap turns the reader off.
  * Live capture follows tcpdump.c: pcap_create, setters, pcap_activate with its three
  * outcomes (error / warning / success).
  */
@@ -194,6 +194,51 @@ static bool map_dlt_plain(int dlt, bool swapped)
     }
 }
 
+/* A file cut shorter while it is read: the pages past its new end are gone, and touching
+ * them raises SIGBUS.  While the mmap reader is on, a SIGBUS handler puts a page of zeros
+ * where the fault was, if it lies in the current window, and notes it: the reader then
+ * stops with an error naming the file (map_lost) instead of the process dying.  Any
+ * other SIGBUS kills the process as before.  One reader at a time is guarded (synack
+ * reads one file at a time). */
+static volatile sig_atomic_t map_lost;
+static uintptr_t volatile map_guard_lo, map_guard_hi; /* the current window */
+static long map_guard_page;
+
+static void map_sigbus(int sig, siginfo_t *si, void *uctx)
+{
+    (void)uctx;
+    uintptr_t a = (uintptr_t)si->si_addr;
+    if (a >= map_guard_lo && a < map_guard_hi) {
+        uintptr_t page = a - a % (uintptr_t)map_guard_page;
+        void *z = mmap((void *)page, (size_t)map_guard_page, PROT_READ,
+                       MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (z != MAP_FAILED) {
+            map_lost = 1;
+            return; /* the access is made again, and reads zeros */
+        }
+    }
+    signal(sig, SIG_DFL); /* not ours: the access is made again and kills, as before */
+}
+
+static void map_guard_on(long pagesz)
+{
+    map_guard_page = pagesz;
+    map_lost = 0;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = map_sigbus;
+    sa.sa_flags = SA_SIGINFO;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGBUS, &sa, NULL);
+}
+
+static void map_guard_window(const uint8_t *base, size_t len)
+{
+    map_guard_lo = map_guard_hi = 0;
+    map_guard_lo = (uintptr_t)base;
+    map_guard_hi = (uintptr_t)base + len;
+}
+
 static void *ahead_main(void *arg)
 {
     struct map_ahead *a = arg;
@@ -314,6 +359,7 @@ static void map_stop(struct mapped *m)
 {
     ahead_stop(m->ah);
     m->ah = NULL;
+    map_guard_window(NULL, 0);
     if (m->base)
         munmap((void *)(uintptr_t)m->base, m->len);
     m->base = NULL;
@@ -333,6 +379,7 @@ static void map_install(struct mapped *m, void *b, size_t len, off_t off, off_t 
     m->base_off = off;
     m->next = m->base + (pos - off);
     m->stream = (uintptr_t)m->next;
+    map_guard_window(m->base, m->len);
     ahead_ask(m, drop, drop_len);
 }
 
@@ -500,6 +547,7 @@ static void map_start(struct source *s)
     m->maxcap = (uint32_t)snap < MAP_MAX_CAPLEN ? (uint32_t)snap : MAP_MAX_CAPLEN;
     m->size = st.st_size;
     posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    map_guard_on(m->pagesz);
     if (st.st_size > (off_t)MAP_WINDOW) /* a file of one window needs no helper */
         m->ah = ahead_start(fd);
     if (map_window(m, PCAP_FILE_HDRLEN) == 0)
@@ -746,10 +794,24 @@ static int source_next_mapped(struct source *s, struct source_pkt *pkt)
     }
 }
 
+/* The file shrank under the mmap reader (map_sigbus): the error, and the reader off. */
+static int map_lost_error(struct source *s, char *err, size_t errlen)
+{
+    map_stop(&s->map);
+    source_err(err, errlen, s->name,
+               "the file was truncated while being read (frames from the lost part were "
+               "read as zeros and are not trusted)");
+    return -1;
+}
+
 int source_next(struct source *s, struct source_pkt *pkt, char *err, size_t errlen)
 {
     if (s->map.on) {
+        if (map_lost)
+            return map_lost_error(s, err, errlen);
         int rc = source_next_mapped(s, pkt);
+        if (map_lost)
+            return map_lost_error(s, err, errlen);
         if (rc != MAP_FALLBACK)
             return rc;
         if (map_fallback(s, err, errlen) != 0)
@@ -801,6 +863,8 @@ int source_next_batch(struct source *s, struct source_pkt *pkts, unsigned max, u
             pkts[k].ts_ns = source_ts_ns(r.sec, r.frac);
             k++;
         }
+        if (map_lost)
+            return map_lost_error(s, err, errlen);
     }
     *n = k;
     return 1;

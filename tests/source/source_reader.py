@@ -34,6 +34,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.environ.get('SYNACK_SRC') or os.path.dirname(os.path.dirname(HERE))
@@ -418,6 +419,46 @@ def corpus_files():
     return sorted(found)
 
 
+# ------------------------------------------------------------------------------------
+# A file cut shorter while synack reads it (mapped pages past the new end raise SIGBUS)
+
+def wait_blocked_on_pipe(pid, timeout=20.0):
+    """Wait until process pid sleeps in a write to a full pipe (its wchan says so)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with open('/proc/%d/wchan' % pid) as f:
+                if 'pipe_write' in f.read():
+                    return True
+        except OSError:
+            return False
+        time.sleep(0.01)
+    return False
+
+
+def check_truncated_while_read(tmp, path):
+    """synack prints packet lines into a pipe nobody reads, so it stops early in the file
+    (a few hundred KB of output in its buffer and the pipe); the file is then cut to half
+    and the pipe drained.  The reader must end with a one-line error naming the file and
+    exit 2, not die of SIGBUS."""
+    work = os.path.join(tmp, 'shrinking.pcap')
+    shutil.copyfile(path, work)
+    size = os.path.getsize(work)
+    p = subprocess.Popen([SYNACK, '-r', work], env=env_for('mmap'), stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    blocked = wait_blocked_on_pipe(p.pid)
+    os.truncate(work, size // 2)
+    out, err = p.communicate(timeout=120)
+    err = err.decode(errors='replace')
+    if not blocked:
+        fail('truncated while read: synack never blocked on its output pipe')
+    elif p.returncode == 2 and 'truncated while being read' in err and work in err and \
+            err.count('\n') == 1:
+        ok('a file cut to half while read: exit 2, one line: %s' % err.strip()[:100])
+    else:
+        fail('a file cut while read: exit %d, stderr %r' % (p.returncode, err[:300]))
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix='synack-source-')
     try:
@@ -439,6 +480,7 @@ def main():
         if not bad:
             ok('a 40 MB mkpcap capture, whole and cut mid-record in its 4th window: '
                '%d runs, the same both ways' % n)
+        check_truncated_while_read(tmp, big[0][1])
         check_strace(gen)
         check_rss(tmp)
     finally:
