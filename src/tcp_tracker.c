@@ -1100,6 +1100,8 @@ void tcp_tracker_prefetch(const struct tcp_tracker *t, struct tcp_prep *pr)
     if (slot == FLOW_NONE)
         return;
     flow_table_prefetch_slot(t->ft, slot);
+    if (lone_is(t, slot))
+        return; /* its record is the short form: the full one is not read */
     /* the record's hot part: its header and both endpoints' first fields */
     const char *c = (const char *)&t->conns[slot];
     for (size_t off = 0; off < offsetof(struct conn, ep[1].hole_lo); off += 64)

@@ -110,7 +110,6 @@ struct tcp_endpoint {
     /* the rest: the close, the analysis counters, the address */
     int64_t hole_lo, hole_hi; /* one unfilled gap in its sequence space, same scale */
     uint64_t bytes_missed;
-    uint32_t start;       /* first sequence number of data (isn + 1 with a SYN) */
     uint32_t fin_seq;     /* sequence number of its FIN */
     uint32_t retransmits;
     uint32_t fast_retransmits;
